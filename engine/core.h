@@ -1,0 +1,187 @@
+// The core: commands in, events out.
+//
+//   decide(context, state, command) -> events | error     (never mutates)
+//   apply(state, event)             -> state              (the only mutation)
+//   replay(events)                  =  fold of apply over an empty state
+//
+// A command is what someone asks for, in the imperative (start, claim,
+// complete, record a handler's result). An event is what happened, in the
+// past tense. decide validates the command against the definition and the
+// current state and either rejects it (an Error; nothing changes) or answers
+// with the events that follow, including everything the engine does as a
+// consequence (routing to the next step, creating tasks, scheduling service
+// steps, completing the instance). apply folds one event into the state and
+// is used both live and in replay, so replaying the log rebuilds the live
+// state by construction.
+//
+// Nothing here reads the clock, the environment or a database: time, the
+// acting user and the new instance id arrive inside the command.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "engine/json.h"
+#include "engine/model.h"
+#include "engine/result.h"
+
+namespace reglament {
+
+// ---- Events -----------------------------------------------------------------
+
+// The version of the event payload format; stored with every event. Bump it
+// when a payload changes shape, and keep apply() able to read the old one.
+inline constexpr int kEventFormat = 1;
+
+enum class EventType {
+  instance_started,    // data: {process, version, hash, variables}
+  task_created,        // data: {task, roles}
+  task_claimed,        // data: {task}
+  task_unclaimed,      // data: {task}
+  task_completed,      // data: {task, role, values}
+  step_completed,      // data: {next: [ids], branch: "condition text"|null}
+  join_waiting,        // data: {arrived, expected}
+  service_scheduled,   // data: {job, handler}
+  service_completed,   // data: {job, outputs, messages: [{to, text}]}
+  service_failed,      // data: {job, error, attempt}
+  instance_completed,  // data: {}
+};
+
+// "InstanceStarted", "TaskCreated", ... (the names stored and shown).
+std::string_view to_string(EventType t);
+std::optional<EventType> parse_event_type(std::string_view s);
+
+struct Event {
+  EventType type = EventType::instance_started;
+  std::string at;     // ISO-8601 with offset, from the command
+  std::string actor;  // login; empty when the engine acted (routing, service)
+  std::string step;   // step id, empty when the event is not about a step
+  Json data = Json::object();
+  int format = kEventFormat;
+
+  friend bool operator==(const Event&, const Event&) = default;
+};
+
+// Round-trippable encoding: {"type","at","actor","step","data","format"}.
+Json encode_event(const Event& e);
+Result<Event> decode_event(const Json& j);
+
+// ---- Commands ---------------------------------------------------------------
+
+// Values may be typed JSON or text as typed on the command line; text is
+// parsed with parse_field_value against the variable's or field's type.
+struct StartInstance {
+  JsonObject variables;
+};
+struct ClaimTask {
+  std::string task;
+};
+struct UnclaimTask {
+  std::string task;
+};
+struct CompleteTask {
+  std::string task;
+  JsonObject values;
+};
+// What a service step's handler returned, recorded by the runtime.
+struct RecordServiceResult {
+  std::string job;
+  bool ok = true;
+  JsonObject outputs;   // variables to set
+  JsonArray messages;   // [{to, text}] for the outbox
+  std::string error;    // when !ok
+};
+
+using CommandBody = std::variant<StartInstance, ClaimTask, UnclaimTask, CompleteTask, RecordServiceResult>;
+
+struct Command {
+  std::string instance;  // for StartInstance: the id to give the new instance
+  std::string actor;     // login of the person; empty for the engine itself
+  std::string at;        // ISO-8601 with offset
+  CommandBody body;
+};
+
+// ---- State ------------------------------------------------------------------
+
+struct Task {
+  std::string id;    // "<instance>.<n>"
+  std::string step;
+  std::vector<std::string> roles;  // who may act on it
+  std::string claimed_by;          // login or empty
+  std::string created_at;
+  bool open = true;
+  std::string completed_by;
+  std::string completed_at;
+
+  friend bool operator==(const Task&, const Task&) = default;
+};
+
+struct Job {
+  std::string id;  // "<instance>.<n>", shares the task counter
+  std::string step;
+  std::string handler;
+  bool open = true;
+  int attempts = 0;        // failed attempts so far
+  std::string last_error;  // the last failure, shown until it succeeds
+
+  friend bool operator==(const Job&, const Job&) = default;
+};
+
+struct InstanceState {
+  std::string id;
+  std::string process;
+  int version = 0;
+  std::string hash;
+  std::string status;  // "active" | "completed"
+  std::string started_at;
+  std::string started_by;
+  std::string updated_at;
+  std::string ended_at;
+  JsonObject variables;
+  std::vector<std::string> current;    // active step ids, in activation order
+  std::vector<std::string> completed;  // completed step ids, repeats included
+  std::map<std::string, Task> tasks;   // every task ever created
+  std::map<std::string, Job> jobs;     // every service job ever scheduled
+  std::map<std::string, int> joins;    // join step -> branches arrived so far
+  int next_item = 1;                   // counter for task and job ids
+  int64_t seq = 0;                     // number of events applied
+
+  bool exists() const { return seq > 0; }
+  const Task* task(std::string_view id) const;
+  std::vector<const Task*> open_tasks() const;
+  std::vector<const Job*> open_jobs() const;
+
+  friend bool operator==(const InstanceState&, const InstanceState&) = default;
+};
+
+// The instance id a task or job id belongs to ("12.3" -> "12").
+std::string instance_of(std::string_view task_id);
+
+// What decide needs besides the state.
+struct Context {
+  const Process& process;
+  int version = 0;
+  std::string hash;
+  const Org& org;
+};
+
+// Errors: invalid (bad values; names the field), not_found (unknown task or
+// user), forbidden (the user lacks the roles), conflict (task no longer open,
+// or claimed by someone else).
+Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state, const Command& cmd);
+
+// REQUIRES: `e` was produced by decide for this state (or read from its log).
+void apply(InstanceState& state, const Event& e);
+
+// The state after all `events`, applied in order to an empty state.
+InstanceState replay(const std::vector<Event>& events);
+
+// A state as JSON, for `show --json` and for comparing live and replayed state.
+Json encode_state(const InstanceState& s);
+
+}  // namespace reglament

@@ -1,0 +1,131 @@
+// The definition model: what a loaded, validated regulation looks like.
+//
+// Built only by the loader (engine/loader.h); immutable afterwards and shared
+// by const reference or shared_ptr<const>. A Process is self-contained: the
+// forms its steps use and the instructions they show are copied into it, so a
+// deployed version keeps working when forms/ or scripts/ change later.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/expr.h"
+#include "engine/json.h"
+#include "engine/result.h"
+
+namespace reglament {
+
+enum class ValueType { text, number, boolean, date, datetime, choice };
+
+// "text", "number", "bool", "date", "datetime", "choice".
+std::string_view to_string(ValueType t);
+std::optional<ValueType> parse_value_type(std::string_view s);
+
+// A typed variable or form field.
+struct Field {
+  std::string name;
+  std::string title;  // may be Russian
+  ValueType type = ValueType::text;
+  bool required = false;
+  std::optional<Json> default_value;
+  std::vector<std::string> options;  // for choice
+  Location where;
+};
+
+// Checks a value given as text (from `--set k=v`) against the field and
+// returns it typed: number -> integer or real, bool -> true/false/yes/no/да/нет,
+// date -> YYYY-MM-DD, datetime -> ISO-8601 with offset, choice -> one of options.
+// The error message names the field.
+Result<Json> parse_field_value(const Field& field, std::string_view text);
+// Checks an already typed value (from JSON input, defaults).
+Status check_field_value(const Field& field, const Json& value);
+
+struct Form {
+  std::string key;    // "request"
+  std::string title;  // "Заявка (форма 7.3)"
+  std::vector<Field> fields;
+  Location where;
+
+  const Field* field(std::string_view name) const;
+};
+
+enum class NextKind { end, step, choice, parallel };
+
+struct Branch {
+  std::optional<Expr> condition;  // nullopt: the `else` branch
+  std::string target;             // step id or "end"
+  Location where;
+};
+
+struct Next {
+  NextKind kind = NextKind::end;
+  std::string target;               // kind == step
+  std::vector<Branch> branches;     // kind == choice, in order; `else` last
+  std::vector<std::string> all;     // kind == parallel
+  Location where;
+};
+
+// How several actors act on one step.
+enum class Sign {
+  any,  // one task; whoever of the roles acts first completes it
+  all,  // one task per role; the step completes when each has completed
+};
+
+struct Step {
+  std::string id;     // "3.1.1"
+  std::string title;  // Russian, as in the regulation
+  std::vector<std::string> actors;  // roles, at least one
+  Sign sign = Sign::any;
+  std::string description;
+  std::string instructions_path;  // as written in the file
+  std::string instructions;       // the text of that file
+  std::optional<Form> form;       // copied from forms/
+  std::string handler;            // `do:`; empty for a user step
+  Json with = Json::object();     // `with:` parameters, as written
+  Next next;
+  bool join = false;              // `join: all`: waits for every parallel branch
+  int join_count = 0;             // how many arrivals complete the join
+  Location where;
+
+  bool is_service() const { return !handler.empty(); }
+};
+
+struct Process {
+  std::string key;      // "incoming-request"
+  std::string title;
+  std::string section;  // "3.1"
+  std::string owner;    // a role
+  std::string description;
+  std::vector<Field> variables;  // start variables
+  std::vector<Step> steps;       // in file order; steps.front() is the start step
+  std::string file;              // where it was loaded from
+
+  const Step* step(std::string_view id) const;
+  const Field* variable(std::string_view name) const;
+  const Step& start() const { return steps.front(); }
+};
+
+struct Role {
+  std::string key;    // "deputy-director"
+  std::string title;  // "Заместитель директора"
+};
+
+struct Person {
+  std::string login;
+  std::string name;
+  std::vector<std::string> roles;
+};
+
+struct Org {
+  std::vector<Role> roles;
+  std::vector<Person> people;
+
+  const Role* role(std::string_view key) const;
+  const Person* person(std::string_view login) const;
+  bool has_role(std::string_view login, std::string_view role) const;
+};
+
+}  // namespace reglament

@@ -1,0 +1,53 @@
+// What the runtime needs from storage. storage/ implements it on SQLite; tests
+// may implement it in memory. The engine declares it so that it depends on
+// nothing outside itself.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core.h"
+#include "engine/model.h"
+#include "engine/result.h"
+
+namespace reglament {
+
+// A deployed version of a process.
+struct Deployed {
+  std::shared_ptr<const Process> process;
+  int version = 0;
+  std::string hash;
+};
+
+class EventStore {
+ public:
+  virtual ~EventStore() = default;
+
+  // The events of one instance, in order; empty when there is no such instance.
+  virtual Result<std::vector<Event>> events(const std::string& instance) = 0;
+
+  // A deployed version; version 0 means the latest. not_found when absent.
+  virtual Result<Deployed> definition(const std::string& process, int version) = 0;
+
+  // The current org chart.
+  virtual Result<Org> org() = 0;
+
+  // An id no instance has yet. Two callers may race for the same id; append
+  // then fails with `conflict` for the loser, who asks again.
+  virtual Result<std::string> next_instance_id() = 0;
+
+  // Appends `events` to the instance whose stored log holds `expected_seq`
+  // events, and updates every projection from `after`, in one transaction:
+  // all of it or none. conflict when the log has moved on meanwhile.
+  virtual Status append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
+                        const std::vector<Event>& events) = 0;
+
+  // Instances with service jobs still to run (scheduled, or failed and due for
+  // another attempt), oldest first.
+  virtual Result<std::vector<std::string>> instances_with_pending_jobs() = 0;
+};
+
+}  // namespace reglament

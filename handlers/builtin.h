@@ -1,0 +1,18 @@
+// Factories of the built-in handlers, registered in registry.cpp.
+#pragma once
+
+#include <memory>
+
+#include "engine/handler.h"
+
+namespace reglament {
+
+// `notify`: with {to: ROLE_OR_LOGIN, text: TEMPLATE}. Renders the text with
+// the instance's variables and returns it as one outbox message.
+std::unique_ptr<TaskHandler> make_notify_handler();
+
+// `set`: with {VAR: EXPRESSION, ...}. Evaluates every expression against the
+// variables as they were when the step started and sets the results.
+std::unique_ptr<TaskHandler> make_set_handler();
+
+}  // namespace reglament

@@ -1,0 +1,121 @@
+// The SQLite store: the event log, deployed definitions, the org chart and the
+// projections the CLI reads (instances, open tasks, service jobs, outbox).
+//
+// The schema is documented in storage/README.md. Every write is one
+// transaction (BEGIN IMMEDIATE, WAL mode): events and the projections they
+// imply are committed together or not at all. Projections are a cache of the
+// log: `rebuild_projections` recomputes them from events alone.
+//
+// SQLiteCpp types stay out of this header (pimpl); every SQLite exception is
+// caught here and returned as an Error.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core.h"
+#include "engine/handler.h"
+#include "engine/loader.h"
+#include "engine/store.h"
+
+namespace reglament {
+
+struct DeployedRow {
+  std::string process;
+  int version = 0;
+  std::string hash;
+  std::string title;
+  int steps = 0;
+  std::string deployed_at;
+};
+
+struct DeployChange {
+  std::string process;
+  int version = 0;
+  std::string hash;
+  bool changed = false;  // false: identical to the latest version, nothing written
+};
+
+struct InboxRow {
+  std::string task;
+  std::string instance;
+  std::string process;
+  int version = 0;
+  std::string step;
+  std::string title;  // the step's title
+  std::vector<std::string> roles;
+  std::string claimed_by;  // empty when unclaimed
+  std::string since;       // when the task was created
+  std::string client;      // the instance's `client` variable, if any
+};
+
+struct InstanceRow {
+  std::string instance;
+  std::string process;
+  int version = 0;
+  std::string status;
+  std::string started;
+  std::string updated;
+  std::vector<std::string> current;
+  std::string client;
+};
+
+struct StoredEvent {
+  int64_t seq = 0;  // 1-based within the instance
+  std::string instance;
+  Event event;
+};
+
+struct OutboxRow {
+  int64_t id = 0;
+  std::string instance;
+  std::string step;
+  std::string to;
+  std::string text;
+  std::string at;
+};
+
+class SqliteStore : public EventStore {
+ public:
+  // Opens (creating if needed) the database at `path` (":memory:" for tests),
+  // applies the schema, sets WAL and a busy timeout. Errors: a file that is not
+  // a reglament database, or one from a newer schema version.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
+  ~SqliteStore() override;
+
+  // EventStore
+  Result<std::vector<Event>> events(const std::string& instance) override;
+  Result<Deployed> definition(const std::string& process, int version) override;
+  Result<Org> org() override;
+  Result<std::string> next_instance_id() override;
+  Status append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
+                const std::vector<Event>& events) override;
+  Result<std::vector<std::string>> instances_with_pending_jobs() override;
+
+  // Handlers used to recompile stored definitions (for `do:` checks); may be
+  // null. Set once after open.
+  void set_handlers(const HandlerCatalog* handlers);
+
+  // Deploys every process of the bundle and its org chart in one transaction.
+  // A process whose hash equals its latest version's is left alone.
+  Result<std::vector<DeployChange>> deploy(const Bundle& bundle, const std::string& at);
+
+  // Reads for the CLI.
+  Result<std::vector<DeployedRow>> definitions();
+  // Open tasks any of `roles` may act on, in inbox order (oldest first).
+  Result<std::vector<InboxRow>> inbox(const std::vector<std::string>& roles);
+  Result<std::optional<InboxRow>> task(const std::string& task_id);
+  Result<std::vector<InstanceRow>> instances(const std::optional<std::string>& process,
+                                             const std::optional<std::string>& status);
+  Result<std::vector<StoredEvent>> history(const std::string& instance);
+  Result<std::vector<OutboxRow>> outbox();
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace reglament
