@@ -1,0 +1,1027 @@
+// YAML -> drafts (loader_internal.h), then validation and assembly of the
+// bundle. The only file that includes yaml-cpp: every yaml-cpp exception is
+// caught here and becomes a problem with a place.
+//
+// yaml-cpp keeps duplicate mapping keys (its maps are lists of pairs), which
+// lets us report them; marks are 0-based and count bytes, so they are turned
+// into 1-based lines and character columns here.
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include "engine/expr.h"
+#include "engine/json.h"
+#include "engine/loader.h"
+#include "engine/loader_internal.h"
+#include "engine/sha256.h"
+
+namespace reglament {
+
+using loader_detail::did_you_mean;
+using loader_detail::display_name;
+using loader_detail::ProcessDraft;
+using loader_detail::quote;
+using loader_detail::Read;
+using loader_detail::Ref;
+using loader_detail::StepDraft;
+
+namespace {
+
+constexpr int kMaxDepth = 64;
+// Aliases can make a small text expand into a huge tree; stop walking there.
+constexpr size_t kMaxNodes = 100000;
+
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+bool has_suffix(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+bool is_yaml_path(std::string_view path) { return has_suffix(path, ".yaml") || has_suffix(path, ".yml"); }
+
+// One YAML file being read: its name for messages and its lines, to turn
+// yaml-cpp's byte columns into character columns.
+class Doc {
+ public:
+  Doc(std::string path, std::string file, const std::string& text)
+      : path_(std::move(path)), file_(std::move(file)) {
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      lines_.push_back(std::string_view(text).substr(start, end - start));
+      start = end + 1;
+    }
+  }
+
+  const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
+
+  Location at(int line, int byte_column) const {
+    if (line < 0) return Location{file_, 0, 0};
+    int column = byte_column + 1;
+    if (line < static_cast<int>(lines_.size())) {
+      std::string_view l = lines_[line];
+      column = 1;
+      for (int i = 0; i < byte_column && i < static_cast<int>(l.size()); ++i) {
+        if (!is_continuation(l[i])) ++column;
+      }
+    }
+    return Location{file_, line + 1, column};
+  }
+  Location at(const YAML::Mark& m) const { return at(m.line, m.column); }
+  Location at(const YAML::Node& n) const { return at(n.Mark()); }
+  Location start() const { return Location{file_, 1, 1}; }
+
+  // The place of byte `offset` of a scalar's value, when the value is written
+  // on one line exactly as it reads (plain, or quoted without escapes);
+  // otherwise the place of the scalar itself.
+  Location inside(const YAML::Node& scalar, size_t offset) const {
+    YAML::Mark m = scalar.Mark();
+    if (m.line < 0 || m.line >= static_cast<int>(lines_.size()) || !scalar.IsScalar()) {
+      return at(scalar);
+    }
+    const std::string& value = scalar.Scalar();
+    std::string_view l = lines_[m.line];
+    size_t begin = static_cast<size_t>(m.column);
+    if (begin < l.size() && (l[begin] == '"' || l[begin] == '\'')) ++begin;
+    if (begin > l.size() || l.substr(begin, value.size()) != value || offset > value.size()) {
+      return at(scalar);
+    }
+    return at(m.line, static_cast<int>(begin + offset));
+  }
+
+ private:
+  std::string path_;
+  std::string file_;
+  std::vector<std::string_view> lines_;
+};
+
+// Byte offset of 1-based character column `column` in `text`.
+size_t byte_offset(std::string_view text, int column) {
+  size_t i = 0;
+  for (int c = 1; c < column && i < text.size(); ++c) {
+    ++i;
+    while (i < text.size() && is_continuation(text[i])) ++i;
+  }
+  return i;
+}
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+// Byte offset of `name` standing as a whole word in `text`, if it does.
+std::optional<size_t> find_word(std::string_view text, std::string_view name) {
+  for (size_t pos = text.find(name); pos != std::string_view::npos; pos = text.find(name, pos + 1)) {
+    bool left = pos == 0 || !name_char(text[pos - 1]);
+    size_t end = pos + name.size();
+    bool right = end >= text.size() || !name_char(text[end]);
+    if (left && right) return pos;
+  }
+  return std::nullopt;
+}
+
+bool valid_process_key(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+bool valid_field_name(std::string_view s) {
+  if (s.empty() || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Problems are collected here, each with its place.
+class Reporter {
+ public:
+  explicit Reporter(std::vector<Error>& problems) : problems_(problems) {}
+  void error(const Location& where, std::string message) {
+    problems_.push_back(make_error(ErrorCode::invalid, std::move(message), where));
+  }
+  size_t count() const { return problems_.size(); }
+
+ private:
+  std::vector<Error>& problems_;
+};
+
+// Checks what yaml-cpp accepts but we do not: duplicate keys, non-text keys,
+// deep nesting and alias bombs. Returns false when the tree is unusable.
+class TreeChecker {
+ public:
+  TreeChecker(const Doc& doc, Reporter& out) : doc_(doc), out_(out) {}
+
+  bool check(const YAML::Node& root) {
+    walk(root, 0);
+    return !fatal_;
+  }
+
+ private:
+  void walk(const YAML::Node& n, int depth) {
+    if (fatal_) return;
+    if (++nodes_ > kMaxNodes) {
+      out_.error(doc_.at(n), "the document is too large (more than " + std::to_string(kMaxNodes) +
+                                 " nodes once aliases are expanded)");
+      fatal_ = true;
+      return;
+    }
+    if (depth > kMaxDepth) {
+      out_.error(doc_.at(n), "the document is nested more than " + std::to_string(kMaxDepth) +
+                                 " levels deep");
+      fatal_ = true;
+      return;
+    }
+    if (n.IsSequence()) {
+      for (const auto& item : n) walk(item, depth + 1);
+    } else if (n.IsMap()) {
+      std::map<std::string, int> seen;  // key -> line
+      for (const auto& kv : n) {
+        const YAML::Node& key = kv.first;
+        if (!key.IsScalar()) {
+          out_.error(doc_.at(key), "a mapping key must be text");
+        } else {
+          auto [it, fresh] = seen.emplace(key.Scalar(), doc_.at(key).line);
+          if (!fresh) {
+            out_.error(doc_.at(key), "duplicate key " + quote(key.Scalar()) +
+                                         "; it is already set at line " +
+                                         std::to_string(it->second));
+          }
+        }
+        walk(kv.second, depth + 1);
+      }
+    }
+  }
+
+  const Doc& doc_;
+  Reporter& out_;
+  size_t nodes_ = 0;
+  bool fatal_ = false;
+};
+
+// The keys of one mapping, read with type checks. Unknown keys are reported
+// when the reader is made; a duplicate key (reported by TreeChecker) reads
+// as its first occurrence.
+class MapReader {
+ public:
+  MapReader(const Doc& doc, Reporter& out, const YAML::Node& map, std::string thing,
+            const std::vector<std::string>& known)
+      : doc_(doc), out_(out), map_(map), thing_(std::move(thing)) {
+    for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) continue;
+      const std::string& k = kv.first.Scalar();
+      if (std::find(known.begin(), known.end(), k) == known.end()) {
+        out_.error(doc_.at(kv.first),
+                   "unknown key " + quote(k) + " in " + thing_ + did_you_mean(k, known));
+        continue;
+      }
+      entries_.emplace(k, std::make_pair(kv.first, kv.second));
+    }
+  }
+
+  const std::string& thing() const { return thing_; }
+
+  bool has(const std::string& key) const { return entries_.count(key) > 0; }
+  // REQUIRES: has(key)
+  const YAML::Node& key(const std::string& k) const { return entries_.at(k).first; }
+  const YAML::Node& value(const std::string& k) const { return entries_.at(k).second; }
+  // The place of the value, or of its key when the value is empty.
+  Location value_at(const std::string& k) const {
+    const auto& [key, value] = entries_.at(k);
+    return value.IsNull() ? doc_.at(key) : doc_.at(value);
+  }
+
+  // Present and not null.
+  bool given(const std::string& k) const { return has(k) && !value(k).IsNull(); }
+
+  void missing(const std::string& k) const {
+    out_.error(doc_.at(map_), "missing required key " + quote(k) + " in " + thing_);
+  }
+
+  // A scalar read as text. Absent or null: nullopt, reported when required.
+  std::optional<std::string> text(const std::string& k, bool required = false) const {
+    if (!given(k)) {
+      if (required) missing(k);
+      return std::nullopt;
+    }
+    const YAML::Node& v = value(k);
+    if (!v.IsScalar()) {
+      out_.error(doc_.at(v), k + " of " + thing_ + " must be text");
+      return std::nullopt;
+    }
+    return v.Scalar();
+  }
+
+  // A plain true/false.
+  std::optional<bool> boolean(const std::string& k) const {
+    if (!given(k)) return std::nullopt;
+    const YAML::Node& v = value(k);
+    if (v.IsScalar() && v.Tag() == "?") {
+      const std::string& s = v.Scalar();
+      if (s == "true" || s == "True" || s == "TRUE") return true;
+      if (s == "false" || s == "False" || s == "FALSE") return false;
+    }
+    out_.error(doc_.at(v), k + " of " + thing_ + " must be true or false");
+    return std::nullopt;
+  }
+
+  // A list (sequence); reported when something else is there.
+  std::optional<YAML::Node> list(const std::string& k, bool required = false) const {
+    if (!given(k)) {
+      if (required) missing(k);
+      return std::nullopt;
+    }
+    if (!value(k).IsSequence()) {
+      out_.error(doc_.at(value(k)), k + " of " + thing_ + " must be a list");
+      return std::nullopt;
+    }
+    return value(k);
+  }
+
+  std::optional<YAML::Node> mapping(const std::string& k, bool required = false) const {
+    if (!given(k)) {
+      if (required) missing(k);
+      return std::nullopt;
+    }
+    if (!value(k).IsMap()) {
+      out_.error(doc_.at(value(k)), k + " of " + thing_ + " must be a mapping");
+      return std::nullopt;
+    }
+    return value(k);
+  }
+
+  // A scalar as a Ref with its place.
+  Ref ref(const std::string& k, bool required = false) const {
+    auto t = text(k, required);
+    if (!t) return Ref{};
+    return Ref{*t, doc_.at(value(k))};
+  }
+
+ private:
+  const Doc& doc_;
+  Reporter& out_;
+  YAML::Node map_;
+  std::string thing_;
+  std::map<std::string, std::pair<YAML::Node, YAML::Node>> entries_;
+};
+
+// `prefix "value"` when `map` has a text `key`, else `fallback`: names a
+// step, form or person in messages before its keys are read.
+std::string name_of(const YAML::Node& map, const char* key, const std::string& prefix,
+                    const std::string& fallback) {
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key && kv.second.IsScalar()) {
+      return prefix + " " + quote(kv.second.Scalar());
+    }
+  }
+  return fallback;
+}
+
+// YAML -> Json for `with:`: every scalar stays text, as written; `~` is null.
+Json to_json(const YAML::Node& n) {
+  if (n.IsScalar()) return Json(n.Scalar());
+  if (n.IsSequence()) {
+    Json a = Json::array();
+    for (const auto& item : n) a.push_back(to_json(item));
+    return a;
+  }
+  if (n.IsMap()) {
+    Json o = Json::object();
+    for (const auto& kv : n) {
+      if (kv.first.IsScalar() && !o.has(kv.first.Scalar())) o[kv.first.Scalar()] = to_json(kv.second);
+    }
+    return o;
+  }
+  return Json(nullptr);
+}
+
+const std::vector<std::string> kFieldKeys = {"type", "title", "required", "default", "options",
+                                             "description"};
+const std::vector<std::string> kFormFieldKeys = {"name",    "type",    "title",      "required",
+                                                 "default", "options", "description"};
+const std::vector<std::string> kProcessKeys = {"process", "title",     "section", "owner",
+                                               "description", "variables", "steps"};
+const std::vector<std::string> kStepKeys = {"id",   "title", "actor", "sign", "description", "instructions",
+                                            "form", "do",    "with",  "next", "join"};
+const std::vector<std::string> kBranchKeys = {"if", "goto", "else"};
+const std::vector<std::string> kFormKeys = {"form", "title", "description", "fields"};
+const std::vector<std::string> kOrgKeys = {"roles", "people"};
+const std::vector<std::string> kRoleKeys = {"title", "description"};
+const std::vector<std::string> kPersonKeys = {"login", "name", "roles"};
+const std::vector<std::string> kTopKeys = {"process", "form", "roles"};
+
+// Parses one YAML file's content into model values, reporting problems.
+class FileParser {
+ public:
+  FileParser(const Doc& doc, Reporter& out) : doc_(doc), out_(out) {}
+
+  // A field spec: a variable (`name` given, from the mapping key) or a form
+  // field (`name` read from the spec).
+  std::optional<Field> field(const YAML::Node& spec, std::optional<Ref> name, const std::string& owner) {
+    Field f;
+    std::string thing;
+    if (name) {
+      f.name = name->name;
+      f.where = name->where;
+      thing = "variable " + quote(f.name) + " of " + owner;
+      if (spec.IsNull()) {
+        check_name(f, thing);
+        return f;
+      }
+    } else {
+      f.where = doc_.at(spec);
+      thing = "a field of " + owner;
+    }
+    if (!spec.IsMap()) {
+      out_.error(doc_.at(spec), thing + " must be a mapping");
+      return std::nullopt;
+    }
+    if (!name) thing = name_of(spec, "name", "field", "a field") + " of " + owner;
+    MapReader r(doc_, out_, spec, thing, name ? kFieldKeys : kFormFieldKeys);
+    if (!name) {
+      auto n = r.text("name", true);
+      if (!n) return std::nullopt;
+      f.name = *n;
+    }
+    check_name(f, thing);
+    f.title = r.text("title").value_or("");
+    f.required = r.boolean("required").value_or(false);
+    if (auto t = r.text("type")) {
+      if (auto vt = parse_value_type(*t)) {
+        f.type = *vt;
+      } else {
+        std::vector<std::string> types = {"text", "number", "bool", "date", "datetime", "choice"};
+        // Reported, and kept as text: the field still names a variable, so
+        // conditions reading it are not reported as well.
+        out_.error(r.value_at("type"),
+                   "unknown type " + quote(*t) + " of " + thing + did_you_mean(*t, types));
+      }
+    }
+    r.text("description");
+    if (auto opts = r.list("options")) {
+      if (f.type != ValueType::choice) {
+        out_.error(doc_.at(r.key("options")), thing + " has options but is not a choice");
+      }
+      for (const auto& o : *opts) {
+        if (!o.IsScalar()) {
+          out_.error(doc_.at(o), "options of " + thing + " must be a list of text");
+          continue;
+        }
+        f.options.push_back(o.Scalar());
+      }
+    }
+    bool choice_ok = true;
+    if (f.type == ValueType::choice && f.options.empty()) {
+      out_.error(doc_.at(spec), thing + " is a choice and needs options");
+      choice_ok = false;
+    }
+    if (r.given("default")) {
+      const YAML::Node& d = r.value("default");
+      if (!d.IsScalar()) {
+        out_.error(doc_.at(d), "default of " + thing + " must be a single value");
+      } else if (choice_ok) {
+        Field loose = f;
+        loose.required = false;  // an empty default is the same as none
+        auto v = parse_field_value(loose, d.Scalar());
+        if (v.ok()) {
+          if (!v->is_null()) f.default_value = *v;
+        } else {
+          out_.error(doc_.at(d), "default of " + v.error().message);
+        }
+      }
+    }
+    return f;
+  }
+
+  std::optional<Form> form(const YAML::Node& root) {
+    Form form;
+    form.where = doc_.at(root);
+    MapReader r(doc_, out_, root, name_of(root, "form", "form", "the form"), kFormKeys);
+    auto key = r.text("form", true);
+    if (key) {
+      form.key = *key;
+      form.where = r.value_at("form");
+    }
+    form.title = r.text("title", true).value_or("");
+    r.text("description");
+    if (auto fields = r.list("fields", true)) {
+      if (fields->size() == 0) out_.error(doc_.at(*fields), "fields of " + r.thing() + " must not be empty");
+      std::set<std::string> names;
+      for (const auto& spec : *fields) {
+        auto f = field(spec, std::nullopt, r.thing());
+        if (!f) continue;
+        if (!names.insert(f->name).second) {
+          out_.error(f->where, "duplicate field " + quote(f->name) + " in " + r.thing());
+          continue;
+        }
+        form.fields.push_back(std::move(*f));
+      }
+    }
+    if (!key) return std::nullopt;
+    return form;
+  }
+
+  Org org(const YAML::Node& root) {
+    Org org;
+    MapReader r(doc_, out_, root, "the org file", kOrgKeys);
+    if (auto roles = r.mapping("roles", true)) {
+      for (const auto& kv : *roles) {
+        if (!kv.first.IsScalar()) continue;
+        Role role;
+        role.key = kv.first.Scalar();
+        std::string thing = "role " + quote(role.key);
+        if (org.role(role.key) != nullptr) continue;  // a duplicate key, reported already
+        if (!kv.second.IsMap()) {
+          out_.error(kv.second.IsNull() ? doc_.at(kv.first) : doc_.at(kv.second),
+                     thing + " must be a mapping with a title");
+        } else {
+          MapReader rr(doc_, out_, kv.second, thing, kRoleKeys);
+          role.title = rr.text("title", true).value_or("");
+          rr.text("description");
+        }
+        org.roles.push_back(std::move(role));
+      }
+    }
+    std::vector<std::string> role_keys;
+    for (const auto& role : org.roles) role_keys.push_back(role.key);
+    if (auto people = r.list("people", true)) {
+      for (const auto& item : *people) {
+        if (!item.IsMap()) {
+          out_.error(doc_.at(item), "each person in the org file must be a mapping");
+          continue;
+        }
+        MapReader pr(doc_, out_, item, name_of(item, "login", "person", "a person"), kPersonKeys);
+        Person p;
+        auto login = pr.text("login", true);
+        if (login) p.login = *login;
+        p.name = pr.text("name", true).value_or("");
+        for (const Ref& role : refs(pr, "roles", true, "a role or a list of roles")) {
+          if (org.role(role.name) == nullptr) {
+            out_.error(role.where, "unknown role " + quote(role.name) + did_you_mean(role.name, role_keys));
+          }
+          p.roles.push_back(role.name);
+        }
+        if (!login) continue;
+        if (org.person(p.login) != nullptr) {
+          out_.error(pr.value_at("login"), "duplicate login " + quote(p.login));
+          continue;
+        }
+        org.people.push_back(std::move(p));
+      }
+    }
+    return org;
+  }
+
+  std::optional<ProcessDraft> process(const YAML::Node& root) {
+    ProcessDraft d;
+    d.path = doc_.path();
+    Process& p = d.process;
+    p.file = doc_.file();
+    MapReader r(doc_, out_, root, name_of(root, "process", "process", "the process"), kProcessKeys);
+    auto key = r.text("process", true);
+    if (key) {
+      p.key = *key;
+      if (!valid_process_key(p.key)) {
+        out_.error(r.value_at("process"), "process key " + quote(p.key) +
+                                              " must use only lowercase letters, digits and '-'");
+      }
+    }
+    p.title = r.text("title", true).value_or("");
+    p.section = r.text("section").value_or("");
+    d.owner = r.ref("owner", true);
+    p.owner = d.owner.name;
+    p.description = r.text("description").value_or("");
+    if (auto vars = r.mapping("variables")) {
+      for (const auto& kv : *vars) {
+        if (!kv.first.IsScalar()) continue;
+        Ref name{kv.first.Scalar(), doc_.at(kv.first)};
+        if (p.variable(name.name) != nullptr) continue;  // a duplicate key, reported already
+        if (auto f = field(kv.second, name, r.thing())) p.variables.push_back(std::move(*f));
+      }
+    }
+    if (auto steps = r.list("steps", true)) {
+      if (steps->size() == 0) out_.error(doc_.at(*steps), "steps of " + r.thing() + " must not be empty");
+      std::set<std::string> ids;
+      int number = 0;
+      for (const auto& item : *steps) {
+        ++number;
+        Step step;
+        StepDraft sd;
+        if (!this->step(item, number, r.thing(), step, sd)) continue;
+        if (!ids.insert(step.id).second) {
+          out_.error(step.where, "duplicate step id " + quote(step.id) + " in " + r.thing());
+        }
+        p.steps.push_back(std::move(step));
+        d.steps.push_back(std::move(sd));
+      }
+    }
+    if (!key) return std::nullopt;
+    return d;
+  }
+
+ private:
+  void check_name(const Field& f, const std::string& thing) {
+    if (valid_field_name(f.name)) return;
+    out_.error(f.where, "the name of " + thing +
+                            " must start with a letter and use only letters, digits and '_'");
+  }
+
+  // A scalar or a list of scalars, as Refs.
+  std::vector<Ref> refs(const MapReader& r, const std::string& k, bool required, const std::string& what) {
+    std::vector<Ref> out;
+    if (!r.given(k)) {
+      if (required) r.missing(k);
+      return out;
+    }
+    const YAML::Node& v = r.value(k);
+    if (v.IsScalar()) {
+      out.push_back(Ref{v.Scalar(), doc_.at(v)});
+      return out;
+    }
+    bool ok = v.IsSequence() && v.size() > 0;
+    if (ok) {
+      for (const auto& item : v) ok = ok && item.IsScalar();
+    }
+    if (!ok) {
+      out_.error(doc_.at(v), k + " of " + r.thing() + " must be " + what);
+      return out;
+    }
+    for (const auto& item : v) out.push_back(Ref{item.Scalar(), doc_.at(item)});
+    return out;
+  }
+
+  bool step(const YAML::Node& item, int number, const std::string& process, Step& step, StepDraft& sd) {
+    if (!item.IsMap()) {
+      out_.error(doc_.at(item), "step #" + std::to_string(number) + " of " + process + " must be a mapping");
+      return false;
+    }
+    step.where = doc_.at(item);
+    MapReader r(doc_, out_, item,
+                name_of(item, "id", "step", "step #" + std::to_string(number) + " of " + process),
+                kStepKeys);
+    auto id = r.text("id", true);
+    if (!id) return false;
+    step.id = *id;
+    if (step.id == "end") {
+      out_.error(r.value_at("id"), "step id \"end\" is reserved for the end of a path");
+    } else if (step.id.empty()) {
+      out_.error(r.value_at("id"), "step id must not be empty");
+    }
+    const std::string& thing = r.thing();
+    step.title = r.text("title", true).value_or("");
+    sd.actors = refs(r, "actor", true, "a role or a list of roles");
+    for (const auto& a : sd.actors) step.actors.push_back(a.name);
+    if (auto sign = r.text("sign")) {
+      if (*sign == "all") {
+        step.sign = Sign::all;
+      } else if (*sign != "any") {
+        out_.error(r.value_at("sign"), "sign of " + thing + " must be any or all");
+      }
+    }
+    step.description = r.text("description").value_or("");
+    sd.instructions = r.ref("instructions");
+    step.instructions_path = sd.instructions.name;
+    sd.form = r.ref("form");
+    sd.handler = r.ref("do");
+    step.handler = sd.handler.name;
+    if (!sd.form.name.empty() && step.is_service()) {
+      out_.error(doc_.at(r.key("form")), thing + " is a service step (do: " + step.handler +
+                                             ") and cannot have a form");
+    }
+    if (auto with = r.mapping("with")) {
+      sd.with_where = doc_.at(*with);
+      step.with = to_json(*with);
+      if (!step.is_service()) {
+        out_.error(doc_.at(r.key("with")), thing + " has with: but no do:");
+      }
+      template_reads(*with, sd);
+    }
+    if (auto join = r.text("join")) {
+      sd.join_where = r.value_at("join");
+      if (*join == "all") {
+        step.join = true;
+      } else {
+        out_.error(r.value_at("join"), "join of " + thing + " must be all");
+      }
+    }
+    if (!r.given("next")) {
+      r.missing("next");
+    } else {
+      next(r.value("next"), thing, step, sd);
+    }
+    return true;
+  }
+
+  void template_reads(const YAML::Node& n, StepDraft& sd) {
+    if (n.IsScalar()) {
+      const std::string& text = n.Scalar();
+      for (const auto& name : template_variables(text)) {
+        size_t at = text.find("{" + name);
+        Location where = at == std::string::npos ? doc_.at(n) : doc_.inside(n, at + 1);
+        sd.reads.push_back(Read{name, where, true});
+      }
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) template_reads(item, sd);
+    } else if (n.IsMap()) {
+      for (const auto& kv : n) template_reads(kv.second, sd);
+    }
+  }
+
+  // A target: a scalar step id or `end`.
+  std::optional<Ref> target(const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) {
+      out_.error(doc_.at(n), what + " must be a step id or end");
+      return std::nullopt;
+    }
+    return Ref{n.Scalar(), doc_.at(n)};
+  }
+
+  void next(const YAML::Node& n, const std::string& thing, Step& step, StepDraft& sd) {
+    Next& next = step.next;
+    next.where = doc_.at(n);
+    sd.next_where = next.where;
+    if (n.IsScalar()) {
+      sd.targets.push_back(Ref{n.Scalar(), next.where});
+      if (n.Scalar() == "end") {
+        next.kind = NextKind::end;
+      } else {
+        next.kind = NextKind::step;
+        next.target = n.Scalar();
+      }
+      return;
+    }
+    if (n.IsMap()) {
+      next.kind = NextKind::parallel;
+      std::string split = "the parallel split of " + thing;
+      MapReader r(doc_, out_, n, split, {"all"});
+      auto list = r.list("all", true);
+      if (!list) return;
+      std::set<std::string> seen;
+      for (const auto& item : *list) {
+        auto t = target(item, "each branch of " + split);
+        if (!t) continue;
+        if (t->name == "end") {
+          out_.error(t->where, "a branch of " + split + " must be a step, not end");
+          continue;
+        }
+        if (!seen.insert(t->name).second) {
+          out_.error(t->where, split + " lists step " + quote(t->name) + " twice");
+          continue;
+        }
+        next.all.push_back(t->name);
+        sd.targets.push_back(*t);
+      }
+      if (list->size() < 2) out_.error(doc_.at(*list), split + " needs at least two branches");
+      return;
+    }
+    if (!n.IsSequence()) {
+      out_.error(next.where, "next of " + thing +
+                                 " must be a step id, end, a list of if/goto branches or {all: [...]}");
+      return;
+    }
+    next.kind = NextKind::choice;
+    std::string branch_thing = "a branch of " + thing;
+    size_t count = n.size();
+    size_t index = 0;
+    bool has_else = false;
+    for (const auto& item : n) {
+      ++index;
+      if (!item.IsMap()) {
+        out_.error(doc_.at(item), "each branch of " + thing + " must be a mapping: {if: ..., goto: ...} or {else: ...}");
+        continue;
+      }
+      MapReader r(doc_, out_, item, branch_thing, kBranchKeys);
+      Branch b;
+      b.where = doc_.at(item);
+      if (r.has("else")) {
+        if (r.has("if") || r.has("goto")) {
+          out_.error(b.where, branch_thing + " has else together with if or goto");
+        }
+        if (has_else) {
+          out_.error(doc_.at(r.key("else")), thing + " has more than one else branch");
+        } else if (index != count) {
+          out_.error(doc_.at(r.key("else")), "the else branch of " + thing + " must be the last one");
+        }
+        has_else = true;
+        if (!r.given("else")) {
+          r.missing("else");
+          continue;
+        }
+        auto t = target(r.value("else"), "else of " + thing);
+        if (!t) continue;
+        b.target = t->name;
+        sd.targets.push_back(*t);
+        next.branches.push_back(std::move(b));
+        continue;
+      }
+      if (!r.has("if")) {
+        out_.error(b.where, branch_thing + " needs if: and goto:, or else:");
+        continue;
+      }
+      auto cond = condition(r, thing, sd);
+      if (!r.given("goto")) {
+        r.missing("goto");
+        continue;
+      }
+      auto t = target(r.value("goto"), "goto of " + branch_thing);
+      if (!t) continue;
+      // A condition that did not parse (reported) stays empty; the branch
+      // is kept so its target is still checked and reachable.
+      b.condition = cond ? std::move(*cond) : Expr();
+      b.target = t->name;
+      sd.targets.push_back(*t);
+      next.branches.push_back(std::move(b));
+    }
+    if (!has_else) {
+      out_.error(next.where, "the exclusive choice of " + thing + " has no else branch; add one as the last entry");
+    }
+  }
+
+  // Parses the `if:` of a branch; expression errors point inside the file.
+  std::optional<Expr> condition(const MapReader& r, const std::string& thing, StepDraft& sd) {
+    auto text = r.text("if", true);
+    if (!text) return std::nullopt;
+    const YAML::Node& node = r.value("if");
+    auto e = parse_expr(*text);
+    if (!e.ok()) {
+      size_t offset = byte_offset(*text, e.error().where.column);
+      out_.error(doc_.inside(node, offset), "in the condition of " + thing + ": " + e.error().message);
+      return std::nullopt;
+    }
+    for (const auto& name : e->variables()) {
+      auto at = find_word(*text, name);
+      sd.reads.push_back(Read{name, at ? doc_.inside(node, *at) : doc_.at(node), false});
+    }
+    return std::move(e).value();
+  }
+
+  const Doc& doc_;
+  Reporter& out_;
+};
+
+// What one YAML file turned out to be.
+struct Parsed {
+  std::optional<Org> org;
+  std::optional<Form> form;
+  std::optional<ProcessDraft> process;
+};
+
+Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out) {
+  Parsed result;
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::ParserException& e) {
+    Location where = e.mark.line >= 0 ? doc.at(e.mark) : doc.start();
+    out.error(where, "YAML syntax error: " + e.msg);
+    return result;
+  } catch (const YAML::Exception& e) {
+    out.error(doc.start(), std::string("YAML error: ") + e.what());
+    return result;
+  } catch (const std::exception& e) {
+    out.error(doc.start(), std::string("cannot read YAML: ") + e.what());
+    return result;
+  }
+  if (docs.empty() || docs[0].IsNull()) {
+    out.error(doc.start(), "the file is empty; expected a process, a form or the org");
+    return result;
+  }
+  if (docs.size() > 1) {
+    out.error(doc.at(docs[1]), "a file holds one YAML document; remove the second one");
+  }
+  const YAML::Node& root = docs[0];
+  try {
+    TreeChecker checker(doc, out);
+    if (!checker.check(root)) return result;
+    if (!root.IsMap()) {
+      out.error(doc.at(root), "the file must be a mapping with a top-level key process:, form: or roles:");
+      return result;
+    }
+    FileParser parser(doc, out);
+    if (root["process"]) {
+      result.process = parser.process(root);
+    } else if (root["form"]) {
+      result.form = parser.form(root);
+    } else if (root["roles"]) {
+      result.org = parser.org(root);
+    } else {
+      std::string hint;
+      for (const auto& kv : root) {
+        if (kv.first.IsScalar() && hint.empty()) hint = did_you_mean(kv.first.Scalar(), kTopKeys);
+      }
+      out.error(doc.start(), "the file has none of the top-level keys process:, form: or roles:" + hint);
+    }
+  } catch (const YAML::Exception& e) {
+    out.error(doc.start(), std::string("YAML error: ") + e.what());
+  }
+  return result;
+}
+
+void sort_problems(std::vector<Error>& problems) {
+  std::stable_sort(problems.begin(), problems.end(), [](const Error& a, const Error& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) <
+           std::tie(b.where.file, b.where.line, b.where.column);
+  });
+}
+
+std::string hash_sources(const SourceSet& s) {
+  JsonObject o;
+  for (const auto& [path, text] : s.files) o.emplace(path, Json(text));
+  return sha256_hex(Json(std::move(o)).dump());
+}
+
+// The parsed content of a whole SourceSet.
+struct Loaded {
+  std::optional<Org> org;
+  std::string org_path;
+  std::map<std::string, Form> forms;
+  std::map<std::string, std::string> form_paths;
+  std::vector<ProcessDraft> drafts;
+};
+
+Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
+  Loaded l;
+  Reporter out(problems);
+  std::map<std::string, std::string> process_paths;
+  for (const auto& [path, text] : sources.files) {
+    if (!is_yaml_path(path)) continue;
+    Doc doc(path, display_name(sources, path), text);
+    Parsed p = parse_file(doc, text, out);
+    if (p.org) {
+      if (l.org) {
+        out.error(doc.start(), "a second org file; the org is already defined in " +
+                                   display_name(sources, l.org_path));
+      } else {
+        l.org = std::move(p.org);
+        l.org_path = path;
+      }
+    }
+    if (p.form) {
+      auto [it, fresh] = l.form_paths.emplace(p.form->key, path);
+      if (!fresh) {
+        out.error(p.form->where, "duplicate form " + quote(p.form->key) + "; it is already defined in " +
+                                     display_name(sources, it->second));
+      } else {
+        l.forms.emplace(p.form->key, std::move(*p.form));
+      }
+    }
+    if (p.process) {
+      auto [it, fresh] = process_paths.emplace(p.process->process.key, path);
+      if (!fresh) {
+        out.error(doc.start(), "duplicate process " + quote(p.process->process.key) +
+                                   "; it is already defined in " + display_name(sources, it->second));
+      } else {
+        l.drafts.push_back(std::move(*p.process));
+      }
+    }
+  }
+  return l;
+}
+
+// Validates a draft and packs it with the sources it was compiled from.
+LoadedProcess finish(ProcessDraft& d, const SourceSet& sources, const Loaded& l, const Org* org,
+                     const HandlerCatalog* handlers, std::vector<Error>& problems) {
+  loader_detail::ValidateContext ctx;
+  ctx.sources = &sources;
+  ctx.org = org;
+  ctx.forms = &l.forms;
+  ctx.form_paths = &l.form_paths;
+  ctx.handlers = handlers;
+  std::set<std::string> used = loader_detail::validate_process(d, ctx, problems);
+  used.insert(d.path);
+  LoadedProcess lp;
+  lp.sources.root = sources.root;
+  for (const auto& path : used) {
+    auto it = sources.files.find(path);
+    if (it != sources.files.end()) lp.sources.files.emplace(path, it->second);
+  }
+  lp.hash = hash_sources(lp.sources);
+  lp.process = std::make_shared<const Process>(std::move(d.process));
+  return lp;
+}
+
+Error first_problem(std::vector<Error> problems) {
+  sort_problems(problems);
+  Error e = problems.front();
+  if (problems.size() > 1) {
+    e.message += " (and " + std::to_string(problems.size() - 1) + " more problem" +
+                 (problems.size() > 2 ? "s" : "") + ")";
+  }
+  return e;
+}
+
+}  // namespace
+
+LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers) {
+  LoadReport report;
+  Loaded l = parse_all(sources, report.problems);
+  if (l.org) {
+    report.bundle.org = *l.org;
+    report.bundle.org_source = sources.files.at(l.org_path);
+  } else if (!l.drafts.empty()) {
+    report.problems.push_back(
+        make_error(ErrorCode::invalid, "no org.yaml in the bundle: roles cannot be checked"));
+  }
+  const Org* org = l.org ? &*l.org : nullptr;
+  std::vector<LoadedProcess> processes;
+  for (auto& d : l.drafts) {
+    processes.push_back(finish(d, sources, l, org, handlers, report.problems));
+  }
+  // A process whose own file has problems is left out: it may be
+  // incomplete in ways the rest of the system does not expect.
+  std::set<std::string> bad_files;
+  for (const auto& e : report.problems) bad_files.insert(e.where.file);
+  for (auto& lp : processes) {
+    if (!lp.process->steps.empty() && !bad_files.count(lp.process->file)) {
+      report.bundle.processes.push_back(std::move(lp));
+    }
+  }
+  report.bundle.forms = std::move(l.forms);
+  sort_problems(report.problems);
+  return report;
+}
+
+Result<LoadedProcess> load_process(const SourceSet& sources, const Org& org,
+                                   const HandlerCatalog* handlers) {
+  std::vector<Error> problems;
+  Loaded l = parse_all(sources, problems);
+  if (l.drafts.size() != 1) {
+    if (!problems.empty()) return first_problem(std::move(problems));
+    return make_error(ErrorCode::invalid, "the sources hold " + std::to_string(l.drafts.size()) +
+                                              " processes; expected exactly one");
+  }
+  LoadedProcess lp = finish(l.drafts.front(), sources, l, &org, handlers, problems);
+  if (!problems.empty()) return first_problem(std::move(problems));
+  return lp;
+}
+
+Result<Org> load_org(const std::string& path, const std::string& text) {
+  std::vector<Error> problems;
+  Reporter out(problems);
+  Doc doc(path, path, text);
+  Parsed p = parse_file(doc, text, out);
+  if (!problems.empty()) return first_problem(std::move(problems));
+  if (!p.org) {
+    return make_error(ErrorCode::invalid, "the file is not an org file (no top-level key roles:)",
+                      doc.start());
+  }
+  return std::move(*p.org);
+}
+
+}  // namespace reglament

@@ -1,0 +1,78 @@
+// Private to the loader (loader.cpp, loader_sources.cpp, validate.cpp).
+//
+// loader.cpp turns YAML into drafts: the model as written plus the places
+// (file:line:column) of every name a step refers to. validate.cpp resolves
+// those names against the org, the forms, the handlers and the other steps,
+// copies forms and instructions into the steps, and checks the graph. No
+// yaml-cpp types appear here, so validate.cpp stays free of them.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/loader.h"
+#include "engine/model.h"
+#include "engine/result.h"
+
+namespace reglament::loader_detail {
+
+// `"s"`, for messages.
+std::string quote(std::string_view s);
+
+// "; did you mean \"x\"?" when a candidate is within edit distance 2 of
+// `word` (the closest one, the first on ties), else "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+// The name files have in error locations: root + "/" + path, or path.
+std::string display_name(const SourceSet& sources, const std::string& path);
+
+// A name used at a place: a step target, a role, a form, a variable read.
+struct Ref {
+  std::string name;
+  Location where;
+};
+
+// A variable read by a condition or by a template in `with:`.
+struct Read {
+  std::string name;
+  Location where;
+  bool in_template = false;
+};
+
+struct StepDraft {
+  std::vector<Ref> targets;  // every next / goto / else / all target
+  Location next_where;       // the `next:` value
+  std::vector<Ref> actors;
+  Ref form;                  // name empty when none
+  Ref handler;               // name empty when none
+  Location with_where;       // the `with:` value, unknown when none
+  Ref instructions;          // name empty when none
+  Location join_where;       // the `join:` value, when join is set
+  std::vector<Read> reads;
+};
+
+struct ProcessDraft {
+  Process process;
+  std::vector<StepDraft> steps;  // parallel to process.steps
+  Ref owner;
+  std::string path;  // the key of its file in the SourceSet
+};
+
+struct ValidateContext {
+  const SourceSet* sources = nullptr;
+  const Org* org = nullptr;  // null: roles are not checked
+  const std::map<std::string, Form>* forms = nullptr;
+  const std::map<std::string, std::string>* form_paths = nullptr;  // form key -> source path
+  const HandlerCatalog* handlers = nullptr;
+};
+
+// Resolves the draft's references, completes d.process (forms, instructions,
+// join counts) and checks the graph and the variables. Appends problems and
+// returns the source paths the process uses besides its own file.
+std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& ctx,
+                                       std::vector<Error>& problems);
+
+}  // namespace reglament::loader_detail

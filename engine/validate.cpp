@@ -1,0 +1,362 @@
+// Cross-reference and graph checks of a process draft (see loader_internal.h).
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/expr.h"
+#include "engine/loader_internal.h"
+
+namespace reglament::loader_detail {
+
+namespace {
+
+constexpr int kUnreached = std::numeric_limits<int>::max();
+
+int edit_distance(std::string_view a, std::string_view b) {
+  std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = static_cast<int>(j);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = static_cast<int>(i);
+    for (size_t j = 1; j <= b.size(); ++j) {
+      int subst = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, subst});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+void add(std::vector<Error>& problems, const Location& where, std::string message) {
+  problems.push_back(make_error(ErrorCode::invalid, std::move(message), where));
+}
+
+// The step graph by index. Targets that name no step (reported elsewhere)
+// and `end` are left out of `succ`.
+struct Graph {
+  std::map<std::string, size_t, std::less<>> index;
+  std::vector<std::vector<size_t>> succ;
+  std::vector<bool> to_end;  // has a direct edge to `end`
+
+  std::optional<size_t> find(std::string_view id) const {
+    auto it = index.find(id);
+    if (it == index.end()) return std::nullopt;
+    return it->second;
+  }
+};
+
+std::vector<std::string> targets_of(const Next& n) {
+  switch (n.kind) {
+    case NextKind::end:
+      return {"end"};
+    case NextKind::step:
+      return {n.target};
+    case NextKind::choice: {
+      std::vector<std::string> out;
+      for (const auto& b : n.branches) out.push_back(b.target);
+      return out;
+    }
+    case NextKind::parallel:
+      return n.all;
+  }
+  return {};
+}
+
+Graph build_graph(const Process& p) {
+  Graph g;
+  for (size_t i = 0; i < p.steps.size(); ++i) g.index.emplace(p.steps[i].id, i);  // first wins
+  g.succ.resize(p.steps.size());
+  g.to_end.resize(p.steps.size(), false);
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    for (const auto& t : targets_of(p.steps[i].next)) {
+      if (t == "end") {
+        g.to_end[i] = true;
+      } else if (auto j = g.find(t)) {
+        g.succ[i].push_back(*j);
+      }
+    }
+  }
+  return g;
+}
+
+// Breadth-first distances from `from`, never expanding `blocked`.
+std::vector<int> distances(const Graph& g, size_t from, std::optional<size_t> blocked) {
+  std::vector<int> dist(g.succ.size(), kUnreached);
+  std::deque<size_t> queue{from};
+  dist[from] = 0;
+  while (!queue.empty()) {
+    size_t s = queue.front();
+    queue.pop_front();
+    if (blocked && s == *blocked) continue;
+    for (size_t t : g.succ[s]) {
+      if (dist[t] == kUnreached) {
+        dist[t] = dist[s] + 1;
+        queue.push_back(t);
+      }
+    }
+  }
+  return dist;
+}
+
+// For each parallel split, the step where all its branches first meet: the
+// step reachable from every branch with the smallest longest distance (a
+// `join: all` step wins a tie, then file order). Paths are not followed
+// through the split itself, so a loop back to before the split does not make
+// the branches "meet" in each other.
+std::map<size_t, size_t> find_joins(ProcessDraft& d, const Graph& g, std::vector<Error>& problems) {
+  Process& p = d.process;
+  std::map<size_t, size_t> join_of;   // split -> join
+  std::map<size_t, size_t> split_of;  // join -> first split that meets there
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    const Next& next = p.steps[s].next;
+    if (next.kind != NextKind::parallel || next.all.size() < 2) continue;
+    std::vector<size_t> branches;
+    for (const auto& t : next.all) {
+      if (auto j = g.find(t)) branches.push_back(*j);
+    }
+    if (branches.size() != next.all.size()) continue;  // an unknown target, reported already
+    std::vector<int> longest(p.steps.size(), 0);
+    for (size_t b : branches) {
+      std::vector<int> dist = distances(g, b, s);
+      for (size_t i = 0; i < dist.size(); ++i) longest[i] = std::max(longest[i], dist[i]);
+    }
+    std::optional<size_t> meet;
+    for (size_t i = 0; i < p.steps.size(); ++i) {
+      if (longest[i] == kUnreached) continue;
+      if (!meet || longest[i] < longest[*meet] ||
+          (longest[i] == longest[*meet] && p.steps[i].join && !p.steps[*meet].join)) {
+        meet = i;
+      }
+    }
+    const std::string& id = p.steps[s].id;
+    if (!meet) {
+      add(problems, d.steps[s].next_where,
+          "the branches of the parallel split at step " + quote(id) + " never meet at one step");
+      continue;
+    }
+    Step& join = p.steps[*meet];
+    if (!join.join) {
+      add(problems, d.steps[s].next_where,
+          "the branches of the parallel split at step " + quote(id) + " first meet at step " +
+              quote(join.id) + ", which is not marked join: all");
+      continue;
+    }
+    if (auto it = split_of.find(*meet); it != split_of.end()) {
+      add(problems, d.steps[*meet].join_where,
+          "step " + quote(join.id) + " joins more than one parallel split (at steps " +
+              quote(p.steps[it->second].id) + " and " + quote(id) + ")");
+      continue;
+    }
+    split_of[*meet] = s;
+    join_of[s] = *meet;
+    join.join_count = static_cast<int>(next.all.size());
+  }
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    if (p.steps[i].join && !split_of.count(i)) {
+      add(problems, d.steps[i].join_where,
+          "step " + quote(p.steps[i].id) +
+              " is marked join: all, but no parallel split has its branches meet there");
+    }
+  }
+  return join_of;
+}
+
+void check_graph(ProcessDraft& d, std::vector<Error>& problems) {
+  Process& p = d.process;
+  if (p.steps.empty()) return;
+  Graph g = build_graph(p);
+
+  std::vector<std::string> ids;
+  for (const auto& s : p.steps) ids.push_back(s.id);
+  for (const auto& sd : d.steps) {
+    for (const auto& t : sd.targets) {
+      if (t.name != "end" && !g.find(t.name)) {
+        // The step the target belongs to: the one whose draft holds it.
+        const Step& from = p.steps[&sd - d.steps.data()];
+        add(problems, t.where,
+            "step " + quote(from.id) + " goes to unknown step " + quote(t.name) +
+                did_you_mean(t.name, ids));
+      }
+    }
+  }
+
+  std::map<size_t, size_t> join_of = find_joins(d, g, problems);
+
+  std::vector<int> from_start = distances(g, 0, std::nullopt);
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    if (from_start[i] == kUnreached && g.find(p.steps[i].id) == i) {
+      add(problems, p.steps[i].where,
+          "step " + quote(p.steps[i].id) + " is unreachable from the first step " +
+              quote(p.steps[0].id));
+    }
+  }
+
+  // Which steps can reach `end`, by fixpoint. A parallel split ends only
+  // through its join; a split whose join is unknown (reported above) counts
+  // through any branch, so one mistake is not reported twice.
+  std::vector<bool> ends(p.steps.size(), false);
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < p.steps.size(); ++i) {
+      if (ends[i]) continue;
+      bool e = g.to_end[i];
+      if (!e) {
+        auto j = join_of.find(i);
+        if (j != join_of.end()) {
+          e = ends[j->second];
+        } else {
+          for (size_t t : g.succ[i]) e = e || ends[t];
+        }
+      }
+      if (e) {
+        ends[i] = true;
+        changed = true;
+      }
+    }
+  }
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    if (!ends[i] && from_start[i] != kUnreached) {
+      add(problems, p.steps[i].where, "no end can be reached from step " + quote(p.steps[i].id));
+    }
+  }
+}
+
+// Directory part of a source path, with a trailing '/', or "".
+std::string directory_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "" : path.substr(0, slash + 1);
+}
+
+std::string normalize_relative(std::string path) {
+  while (path.rfind("./", 0) == 0) path.erase(0, 2);
+  return path;
+}
+
+}  // namespace
+
+std::string quote(std::string_view s) {
+  std::string out = "\"";
+  out.append(s);
+  out += '"';
+  return out;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  const std::string* best = nullptr;
+  int best_distance = 3;
+  for (const auto& c : candidates) {
+    if (c == word) continue;
+    int dist = edit_distance(word, c);
+    if (dist < best_distance) {
+      best = &c;
+      best_distance = dist;
+    }
+  }
+  if (best == nullptr) return "";
+  return "; did you mean " + quote(*best) + "?";
+}
+
+std::string display_name(const SourceSet& sources, const std::string& path) {
+  return sources.root.empty() ? path : sources.root + "/" + path;
+}
+
+std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& ctx,
+                                       std::vector<Error>& problems) {
+  Process& p = d.process;
+  std::set<std::string> used;
+
+  std::vector<std::string> role_keys;
+  if (ctx.org != nullptr) {
+    for (const auto& r : ctx.org->roles) role_keys.push_back(r.key);
+  }
+  auto check_role = [&](const Ref& r) {
+    if (ctx.org == nullptr || r.name.empty() || ctx.org->role(r.name) != nullptr) return;
+    add(problems, r.where, "unknown role " + quote(r.name) + did_you_mean(r.name, role_keys));
+  };
+  check_role(d.owner);
+
+  std::vector<std::string> form_keys;
+  for (const auto& [k, f] : *ctx.forms) form_keys.push_back(k);
+  std::vector<std::string> handler_names;
+  if (ctx.handlers != nullptr) handler_names = ctx.handlers->names();
+
+  // Every variable that may be set at some point: start variables, the
+  // fields of the forms steps show, and what service steps output.
+  std::set<std::string> set_vars;
+  for (const auto& v : p.variables) set_vars.insert(v.name);
+
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    Step& step = p.steps[i];
+    StepDraft& sd = d.steps[i];
+    for (const auto& a : sd.actors) check_role(a);
+
+    if (!sd.form.name.empty()) {
+      auto it = ctx.forms->find(sd.form.name);
+      if (it == ctx.forms->end()) {
+        add(problems, sd.form.where,
+            "unknown form " + quote(sd.form.name) + did_you_mean(sd.form.name, form_keys));
+      } else {
+        step.form = it->second;
+        for (const auto& f : it->second.fields) set_vars.insert(f.name);
+        auto path = ctx.form_paths->find(sd.form.name);
+        if (path != ctx.form_paths->end()) used.insert(path->second);
+      }
+    }
+
+    if (!sd.instructions.name.empty()) {
+      // Relative to the bundle root; when the sources have no common root
+      // (several directories given), relative to the process file's folder.
+      const auto& files = ctx.sources->files;
+      std::string path = normalize_relative(sd.instructions.name);
+      auto it = files.find(path);
+      if (it == files.end()) it = files.find(directory_of(d.path) + path);
+      if (it == files.end()) {
+        add(problems, sd.instructions.where,
+            "instructions file " + quote(sd.instructions.name) + " does not exist");
+      } else {
+        step.instructions = it->second;
+        used.insert(it->first);
+      }
+    }
+
+    if (step.is_service()) {
+      Location at = sd.with_where.line > 0 ? sd.with_where : sd.handler.where;
+      if (ctx.handlers == nullptr) {
+        // Without a catalog the outputs are unknown; assume a service step
+        // may set any of its parameters' names (true of `set`, harmless
+        // for others), so conditions on them are not reported falsely.
+        if (step.with.is_object()) {
+          for (const auto& [k, v] : step.with.as_object()) set_vars.insert(k);
+        }
+      } else if (!ctx.handlers->has(step.handler)) {
+        add(problems, sd.handler.where,
+            "unknown handler " + quote(step.handler) + did_you_mean(step.handler, handler_names));
+      } else {
+        for (const auto& m : ctx.handlers->check(step.handler, step.with)) {
+          add(problems, at, "step " + quote(step.id) + ": " + m);
+        }
+        for (const auto& o : ctx.handlers->outputs(step.handler, step.with)) set_vars.insert(o);
+      }
+    }
+  }
+
+  std::vector<std::string> set_list(set_vars.begin(), set_vars.end());
+  for (const auto& sd : d.steps) {
+    for (const auto& r : sd.reads) {
+      if (set_vars.count(r.name)) continue;
+      add(problems, r.where,
+          std::string(r.in_template ? "template" : "condition") + " reads variable " +
+              quote(r.name) + ", which is never set" + did_you_mean(r.name, set_list));
+    }
+  }
+
+  check_graph(d, problems);
+  return used;
+}
+
+}  // namespace reglament::loader_detail
