@@ -1,0 +1,245 @@
+// Opening, recognising and creating a reglament database. The tables and why
+// each exists are described in storage/README.md; keep the two in step.
+
+#include "storage/schema_internal.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+namespace reglament::storage_internal {
+namespace {
+
+// Schema version 1. Executed in one transaction on an empty file.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE definitions (
+  process      TEXT    NOT NULL,
+  version      INTEGER NOT NULL CHECK (version >= 1),
+  hash         TEXT    NOT NULL,
+  title        TEXT    NOT NULL,
+  section      TEXT    NOT NULL,
+  steps        INTEGER NOT NULL,
+  sources_json TEXT    NOT NULL,
+  deployed_at  TEXT    NOT NULL,
+  PRIMARY KEY (process, version)
+);
+
+CREATE TABLE org (
+  id        INTEGER PRIMARY KEY CHECK (id = 1),
+  source    TEXT NOT NULL,
+  loaded_at TEXT NOT NULL
+);
+
+CREATE TABLE instances (
+  id           TEXT    PRIMARY KEY,
+  process      TEXT    NOT NULL,
+  version      INTEGER NOT NULL,
+  status       TEXT    NOT NULL,
+  started_at   TEXT    NOT NULL,
+  updated_at   TEXT    NOT NULL,
+  ended_at     TEXT,
+  current_json TEXT    NOT NULL,
+  client       TEXT,
+  vars_json    TEXT    NOT NULL,
+  last_seq     INTEGER NOT NULL,
+  FOREIGN KEY (process, version) REFERENCES definitions (process, version)
+);
+CREATE INDEX instances_by_process ON instances (process, status);
+
+CREATE TABLE events (
+  instance  TEXT    NOT NULL REFERENCES instances (id),
+  seq       INTEGER NOT NULL CHECK (seq >= 1),
+  at        TEXT    NOT NULL,
+  actor     TEXT,
+  type      TEXT    NOT NULL,
+  step      TEXT,
+  data_json TEXT    NOT NULL,
+  format    INTEGER NOT NULL,
+  hash      TEXT    NOT NULL,
+  PRIMARY KEY (instance, seq)
+) WITHOUT ROWID;
+
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'the event log is append-only');
+END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN
+  SELECT RAISE(ABORT, 'the event log is append-only');
+END;
+
+CREATE TABLE tasks (
+  task       TEXT    PRIMARY KEY,
+  instance   TEXT    NOT NULL REFERENCES instances (id),
+  process    TEXT    NOT NULL,
+  version    INTEGER NOT NULL,
+  step       TEXT    NOT NULL,
+  title      TEXT    NOT NULL,
+  roles_json TEXT    NOT NULL,
+  claimed_by TEXT,
+  created_at TEXT    NOT NULL
+);
+CREATE INDEX tasks_by_instance ON tasks (instance);
+CREATE INDEX tasks_by_created ON tasks (created_at);
+
+CREATE TABLE task_roles (
+  task TEXT NOT NULL REFERENCES tasks (task) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  PRIMARY KEY (role, task)
+) WITHOUT ROWID;
+CREATE INDEX task_roles_by_task ON task_roles (task);
+
+CREATE TABLE jobs (
+  job          TEXT    PRIMARY KEY,
+  instance     TEXT    NOT NULL REFERENCES instances (id),
+  step         TEXT    NOT NULL,
+  handler      TEXT    NOT NULL,
+  attempts     INTEGER NOT NULL,
+  last_error   TEXT,
+  scheduled_at TEXT    NOT NULL
+);
+CREATE INDEX jobs_by_instance ON jobs (instance);
+CREATE INDEX jobs_by_schedule ON jobs (scheduled_at, instance);
+
+CREATE TABLE outbox (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  instance TEXT    NOT NULL REFERENCES instances (id),
+  step     TEXT    NOT NULL,
+  seq      INTEGER NOT NULL,
+  to_addr  TEXT    NOT NULL,
+  text     TEXT    NOT NULL,
+  at       TEXT    NOT NULL
+);
+CREATE INDEX outbox_by_instance ON outbox (instance);
+)sql";
+
+int count_schema_objects(SQLite::Database& db) {
+  return db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+}
+
+// Refuses a file that holds tables but is not a reglament database of a
+// schema this build understands.
+Status check_ours(SQLite::Database& db, const std::string& path) {
+  const Error not_ours =
+      make_error(ErrorCode::invalid, fmt::format("{} is not a reglament database", path));
+  if (!db.tableExists("meta")) return not_ours;
+  SQLite::Statement q(db, "SELECT key, value FROM meta WHERE key IN ('application', 'schema_version')");
+  std::string application;
+  std::string version_text;
+  while (q.executeStep()) {
+    const std::string key = q.getColumn(0).getString();
+    if (key == "application") {
+      application = q.getColumn(1).getString();
+    } else {
+      version_text = q.getColumn(1).getString();
+    }
+  }
+  if (application != kApplication) return not_ours;
+  int version = 0;
+  try {
+    size_t used = 0;
+    version = std::stoi(version_text, &used);
+    if (used != version_text.size()) return not_ours;
+  } catch (const std::exception&) {
+    return not_ours;
+  }
+  if (version > kSchemaVersion) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("{} was written by a newer reglament (schema {}); this build reads schema {}",
+                                  path, version, kSchemaVersion));
+  }
+  if (version < 1) return not_ours;
+  return {};
+}
+
+void create_schema(SQLite::Database& db) {
+  SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+  // Another process may have created the schema while we waited for the lock.
+  if (count_schema_objects(db) != 0) return;
+  db.exec(kSchemaV1);
+  SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
+  const std::pair<std::string, std::string> rows[] = {
+      {"application", std::string(kApplication)},
+      {"schema_version", std::to_string(kSchemaVersion)},
+      {"next_instance", "1"},
+  };
+  for (const auto& [key, value] : rows) {
+    meta.reset();
+    meta.bind(1, key);
+    meta.bind(2, value);
+    meta.exec();
+  }
+  tx.commit();
+}
+
+}  // namespace
+
+bool is_memory_path(const std::string& path) {
+  return path.empty() || path == ":memory:";
+}
+
+Status create_private_file(const std::string& path) {
+  if (is_memory_path(path)) return {};
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return {};
+  }
+  if (errno == EEXIST) return {};
+  return make_error(ErrorCode::internal,
+                    fmt::format("cannot create the database {}: {}", path, std::strerror(errno)));
+}
+
+Status prepare_database(SQLite::Database& db, const std::string& path) {
+  db.setBusyTimeout(10000);
+  int objects = 0;
+  try {
+    objects = count_schema_objects(db);
+  } catch (const SQLite::Exception& e) {
+    if (e.getErrorCode() == SQLITE_NOTADB) {
+      return make_error(ErrorCode::invalid, fmt::format("{} is not a SQLite database", path));
+    }
+    throw;
+  }
+  // Recognise the file before changing anything in it, so that pointing
+  // --db at someone else's database leaves it exactly as it was.
+  if (objects != 0) {
+    if (Status ours = check_ours(db, path); !ours) return ours;
+  }
+  if (!is_memory_path(path)) db.exec("PRAGMA journal_mode=WAL");
+  db.exec("PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA foreign_keys=ON");
+  if (objects == 0) {
+    create_schema(db);
+    // A concurrent creator may have written a different application's schema
+    // in between; check what is there now.
+    if (Status ours = check_ours(db, path); !ours) return ours;
+  }
+  return {};
+}
+
+Error sqlite_error(const SQLite::Exception& e, const std::string& path) {
+  const int code = e.getErrorCode();
+  if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+    return make_error(ErrorCode::conflict, "the database is busy; try again");
+  }
+  if (code == SQLITE_NOTADB) {
+    return make_error(ErrorCode::invalid, fmt::format("{} is not a SQLite database", path));
+  }
+  const std::string where = is_memory_path(path) ? std::string("the in-memory database") : path;
+  return make_error(ErrorCode::internal, fmt::format("database error in {}: {}", where, e.what()));
+}
+
+}  // namespace reglament::storage_internal

@@ -1,0 +1,39 @@
+// Internal to storage/: opening a database file, recognising it as ours and
+// creating the schema (documented in storage/README.md). Not a public header:
+// it names SQLiteCpp types.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+
+#include "engine/result.h"
+
+namespace reglament::storage_internal {
+
+// The schema this build writes and reads. Stored in meta('schema_version').
+inline constexpr int kSchemaVersion = 1;
+// Stored in meta('application'); a file without it is someone else's database.
+inline constexpr std::string_view kApplication = "reglament";
+
+// True for the paths SQLite keeps in memory rather than in a file.
+bool is_memory_path(const std::string& path);
+
+// Creates `path` with permissions 0600 when it does not exist yet, so the
+// database (and the -wal/-shm files SQLite derives from it) is private to its
+// owner. Does nothing for in-memory paths or existing files.
+Status create_private_file(const std::string& path);
+
+// Makes a freshly opened connection ready: busy timeout, recognition of the
+// file (refusing a non-SQLite file, another application's database or a newer
+// schema), pragmas, and the schema itself when the file is empty.
+// Errors: invalid for the refusals above; conflict or internal from SQLite.
+Status prepare_database(SQLite::Database& db, const std::string& path);
+
+// An SQLiteCpp exception as an Error: busy/locked become `conflict` (the
+// caller may try again), everything else `internal`, naming `path`.
+Error sqlite_error(const SQLite::Exception& e, const std::string& path);
+
+}  // namespace reglament::storage_internal

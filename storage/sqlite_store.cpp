@@ -1,0 +1,747 @@
+// The SQLite store. The event log is the truth; every other table is a
+// projection that append() rewrites from the state the caller computed, in
+// the same transaction as the events, so readers never see one without the
+// other. Schema and the meaning of each column: storage/README.md.
+
+#include "storage/sqlite_store.h"
+
+#include <map>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include <fmt/format.h>
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include "engine/sha256.h"
+#include "storage/schema_internal.h"
+
+namespace reglament {
+
+using storage_internal::sqlite_error;
+
+namespace {
+
+// ---- SQL --------------------------------------------------------------------
+// Every statement is prepared once per connection and reused (see Impl::query).
+
+constexpr const char* kLastEvent =
+    "SELECT seq, hash FROM events WHERE instance = ?1 ORDER BY seq DESC LIMIT 1";
+constexpr const char* kInsertEvent =
+    "INSERT INTO events (instance, seq, at, actor, type, step, data_json, format, hash) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr const char* kUpsertInstance =
+    "INSERT INTO instances (id, process, version, status, started_at, updated_at, ended_at, "
+    "current_json, client, vars_json, last_seq) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, "
+    "ended_at = excluded.ended_at, current_json = excluded.current_json, client = excluded.client, "
+    "vars_json = excluded.vars_json, last_seq = excluded.last_seq";
+constexpr const char* kBumpNextInstance =
+    "UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), CAST(?1 AS INTEGER) + 1) AS TEXT) "
+    "WHERE key = 'next_instance'";
+constexpr const char* kNextInstance = "SELECT value FROM meta WHERE key = 'next_instance'";
+constexpr const char* kDeleteTasks = "DELETE FROM tasks WHERE instance = ?1";
+constexpr const char* kInsertTask =
+    "INSERT INTO tasks (task, instance, process, version, step, title, roles_json, claimed_by, created_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr const char* kInsertTaskRole = "INSERT OR IGNORE INTO task_roles (task, role) VALUES (?1, ?2)";
+constexpr const char* kJobSchedules = "SELECT job, scheduled_at FROM jobs WHERE instance = ?1";
+constexpr const char* kDeleteJobs = "DELETE FROM jobs WHERE instance = ?1";
+constexpr const char* kInsertJob =
+    "INSERT INTO jobs (job, instance, step, handler, attempts, last_error, scheduled_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+constexpr const char* kInsertOutbox =
+    "INSERT INTO outbox (instance, step, seq, to_addr, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kSelectEvents =
+    "SELECT seq, at, actor, type, step, data_json, format FROM events WHERE instance = ?1 ORDER BY seq";
+constexpr const char* kLatestVersion = "SELECT max(version) FROM definitions WHERE process = ?1";
+constexpr const char* kSelectDefinition =
+    "SELECT hash, sources_json FROM definitions WHERE process = ?1 AND version = ?2";
+constexpr const char* kLatestDefinition =
+    "SELECT version, hash FROM definitions WHERE process = ?1 ORDER BY version DESC LIMIT 1";
+constexpr const char* kInsertDefinition =
+    "INSERT INTO definitions (process, version, hash, title, section, steps, sources_json, deployed_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+constexpr const char* kSelectDefinitions =
+    "SELECT process, version, hash, title, steps, deployed_at FROM definitions ORDER BY process, version";
+constexpr const char* kSelectOrg = "SELECT source FROM org WHERE id = 1";
+constexpr const char* kUpsertOrg =
+    "INSERT INTO org (id, source, loaded_at) VALUES (1, ?1, ?2) "
+    "ON CONFLICT (id) DO UPDATE SET source = excluded.source, loaded_at = excluded.loaded_at "
+    "WHERE org.source IS NOT excluded.source";
+
+// Inbox order: oldest first, then by instance and item number as integers
+// (so "9.2" comes before "10.1" and "3.10" after "3.9").
+constexpr const char* kTaskColumns =
+    "SELECT t.task, t.instance, t.process, t.version, t.step, t.title, t.roles_json, t.claimed_by, "
+    "t.created_at, i.client FROM tasks t JOIN instances i ON i.id = t.instance ";
+constexpr const char* kTaskOrder =
+    " ORDER BY t.created_at, CAST(t.instance AS INTEGER), t.instance, "
+    "CAST(substr(t.task, length(t.instance) + 2) AS INTEGER), t.task";
+
+constexpr const char* kSelectInstances =
+    "SELECT id, process, version, status, started_at, updated_at, current_json, client FROM instances "
+    "WHERE (?1 IS NULL OR process = ?1) AND (?2 IS NULL OR status = ?2) "
+    "ORDER BY CAST(id AS INTEGER), id";
+constexpr const char* kSelectOutbox =
+    "SELECT id, instance, step, to_addr, text, at FROM outbox ORDER BY id";
+constexpr const char* kPendingJobs =
+    "SELECT instance FROM jobs GROUP BY instance ORDER BY min(scheduled_at), CAST(instance AS INTEGER), "
+    "instance";
+
+// ---- helpers ----------------------------------------------------------------
+
+// A cached statement in use: reset when taken and again when released, so a
+// statement never keeps a read transaction open between calls (a forgotten
+// one would pin an old snapshot and block checkpoints).
+class Query {
+ public:
+  explicit Query(SQLite::Statement& s) : s_(s) { s_.tryReset(); }
+  ~Query() { s_.tryReset(); }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  SQLite::Statement* operator->() { return &s_; }
+  SQLite::Statement& operator*() { return s_; }
+
+ private:
+  SQLite::Statement& s_;
+};
+
+void bind_text_or_null(SQLite::Statement& s, int index, const std::string& text) {
+  if (text.empty()) {
+    s.bind(index);
+  } else {
+    s.bind(index, text);
+  }
+}
+
+std::string text_or_empty(const SQLite::Column& c) {
+  return c.isNull() ? std::string() : c.getString();
+}
+
+Json string_array(const std::vector<std::string>& items) {
+  JsonArray a;
+  a.reserve(items.size());
+  for (const auto& s : items) a.emplace_back(s);
+  return Json(std::move(a));
+}
+
+// Reads a JSON array of strings written by this module. Anything else in the
+// column means the file was edited by hand; report it rather than guess.
+Result<std::vector<std::string>> parse_string_array(const std::string& text, std::string_view what) {
+  Result<Json> j = parse_json(text);
+  if (!j || !j->is_array()) {
+    return make_error(ErrorCode::integrity, fmt::format("the stored {} is not a JSON array", what));
+  }
+  std::vector<std::string> out;
+  for (const Json& item : j->as_array()) {
+    if (!item.is_string()) {
+      return make_error(ErrorCode::integrity, fmt::format("the stored {} holds a non-text item", what));
+    }
+    out.push_back(item.as_string());
+  }
+  return out;
+}
+
+// The hash chain: each event's hash covers the previous event's hash, the
+// instance, its position and its canonical encoding, so changing, removing or
+// inserting a row breaks every hash after it.
+std::string chain_hash(const std::string& prev, const std::string& instance, int64_t seq, const Event& e) {
+  std::string text;
+  text.reserve(prev.size() + instance.size() + 256);
+  text += prev;
+  text += '\n';
+  text += instance;
+  text += '\n';
+  text += std::to_string(seq);
+  text += '\n';
+  text += encode_event(e).dump();
+  return sha256_hex(text);
+}
+
+Error not_deployed(const std::string& process) {
+  return make_error(ErrorCode::not_found, fmt::format("no process \"{}\" is deployed", process));
+}
+
+}  // namespace
+
+// ---- Impl -------------------------------------------------------------------
+
+struct SqliteStore::Impl {
+  Impl(std::string p, SQLite::Database d) : path(std::move(p)), db(std::move(d)) {}
+
+  // A prepared statement for `sql` (a string literal above), prepared on first use.
+  Query query(const char* sql) {
+    auto it = statements.find(sql);
+    if (it == statements.end()) {
+      it = statements.emplace(sql, std::make_unique<SQLite::Statement>(db, sql)).first;
+    }
+    return Query(*it->second);
+  }
+
+  Result<std::vector<StoredEvent>> read_events(const std::string& instance);
+  Result<InboxRow> read_task_row(SQLite::Statement& s);
+  Result<Org> current_org();
+
+  std::string path;
+  SQLite::Database db;
+  const HandlerCatalog* handlers = nullptr;
+
+  // Compiled definitions by (process, version). A stored version never
+  // changes, so entries stay valid; compiling is the expensive part of a
+  // command, which is why they are kept.
+  std::map<std::pair<std::string, int>, Deployed> definitions;
+  // The org chart as last parsed, and the text it was parsed from; reused
+  // while the stored text is the same (another process may deploy meanwhile).
+  std::optional<std::string> org_source;
+  Org org;
+
+  // Declared last so they are finalized before the connection closes.
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements;
+};
+
+Result<std::vector<StoredEvent>> SqliteStore::Impl::read_events(const std::string& instance) {
+  std::vector<StoredEvent> out;
+  Query q = query(kSelectEvents);
+  q->bind(1, instance);
+  while (q->executeStep()) {
+    StoredEvent se;
+    se.seq = q->getColumn(0).getInt64();
+    se.instance = instance;
+    if (se.seq != static_cast<int64_t>(out.size()) + 1) {
+      return make_error(ErrorCode::integrity,
+                        fmt::format("the log of instance {} has a gap before event {}", instance, se.seq));
+    }
+    Event& e = se.event;
+    e.at = q->getColumn(1).getString();
+    e.actor = text_or_empty(q->getColumn(2));
+    const std::string type = q->getColumn(3).getString();
+    std::optional<EventType> t = parse_event_type(type);
+    if (!t) {
+      return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has an unknown type \"{}\"",
+                                                          se.seq, instance, type));
+    }
+    e.type = *t;
+    e.step = text_or_empty(q->getColumn(4));
+    Result<Json> data = parse_json(q->getColumn(5).getString());
+    if (!data) {
+      return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has unreadable data: {}",
+                                                          se.seq, instance, data.error().message));
+    }
+    if (!data->is_object()) {
+      return make_error(ErrorCode::integrity,
+                        fmt::format("event {} of instance {} has data that is not a JSON object", se.seq, instance));
+    }
+    e.data = std::move(data).value();
+    e.format = q->getColumn(6).getInt();
+    if (e.format < 1 || e.format > kEventFormat) {
+      return make_error(ErrorCode::integrity,
+                        fmt::format("event {} of instance {} has format {}; this build reads 1..{}", se.seq,
+                                    instance, e.format, kEventFormat));
+    }
+    out.push_back(std::move(se));
+  }
+  return out;
+}
+
+Result<InboxRow> SqliteStore::Impl::read_task_row(SQLite::Statement& s) {
+  InboxRow row;
+  row.task = s.getColumn(0).getString();
+  row.instance = s.getColumn(1).getString();
+  row.process = s.getColumn(2).getString();
+  row.version = s.getColumn(3).getInt();
+  row.step = s.getColumn(4).getString();
+  row.title = s.getColumn(5).getString();
+  Result<std::vector<std::string>> roles = parse_string_array(s.getColumn(6).getString(), "roles of a task");
+  if (!roles) return roles.error();
+  row.roles = std::move(roles).value();
+  row.claimed_by = text_or_empty(s.getColumn(7));
+  row.since = s.getColumn(8).getString();
+  row.client = text_or_empty(s.getColumn(9));
+  return row;
+}
+
+Result<Org> SqliteStore::Impl::current_org() {
+  std::string source;
+  {
+    Query q = query(kSelectOrg);
+    if (!q->executeStep()) {
+      return make_error(ErrorCode::not_found, "no org chart is deployed; run `reglament deploy` first");
+    }
+    source = q->getColumn(0).getString();
+  }
+  if (org_source && *org_source == source) return org;
+  Result<Org> parsed = load_org("org.yaml", source);
+  if (!parsed) return parsed.error();
+  org = parsed.value();
+  org_source = std::move(source);
+  return org;
+}
+
+// ---- SqliteStore --------------------------------------------------------------
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
+  if (Status created = storage_internal::create_private_file(path); !created) return created.error();
+  try {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    if (Status ready = storage_internal::prepare_database(db, path); !ready) return ready.error();
+    auto impl = std::make_unique<Impl>(path, std::move(db));
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, path);
+  }
+}
+
+void SqliteStore::set_handlers(const HandlerCatalog* handlers) {
+  impl_->handlers = handlers;
+  impl_->definitions.clear();
+}
+
+Result<std::vector<Event>> SqliteStore::events(const std::string& instance) {
+  try {
+    Result<std::vector<StoredEvent>> stored = impl_->read_events(instance);
+    if (!stored) return stored.error();
+    std::vector<Event> out;
+    out.reserve(stored->size());
+    for (StoredEvent& se : stored.value()) out.push_back(std::move(se.event));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::history(const std::string& instance) {
+  try {
+    return impl_->read_events(instance);
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<Deployed> SqliteStore::definition(const std::string& process, int version) {
+  try {
+    int v = version;
+    if (v <= 0) {
+      Query q = impl_->query(kLatestVersion);
+      q->bind(1, process);
+      if (!q->executeStep() || q->getColumn(0).isNull()) return not_deployed(process);
+      v = q->getColumn(0).getInt();
+    }
+    const auto key = std::make_pair(process, v);
+    if (auto it = impl_->definitions.find(key); it != impl_->definitions.end()) return it->second;
+
+    std::string hash;
+    std::string sources_json;
+    {
+      Query q = impl_->query(kSelectDefinition);
+      q->bind(1, process);
+      q->bind(2, v);
+      if (!q->executeStep()) {
+        Query latest = impl_->query(kLatestVersion);
+        latest->bind(1, process);
+        if (!latest->executeStep() || latest->getColumn(0).isNull()) return not_deployed(process);
+        return make_error(ErrorCode::not_found, fmt::format("process \"{}\" has no version {}", process, v));
+      }
+      hash = q->getColumn(0).getString();
+      sources_json = q->getColumn(1).getString();
+    }
+
+    Result<Json> files = parse_json(sources_json);
+    if (!files || !files->is_object()) {
+      return make_error(ErrorCode::integrity,
+                        fmt::format("the stored sources of process \"{}\" version {} are unreadable", process, v));
+    }
+    SourceSet sources;
+    for (const auto& [file, text] : files->as_object()) {
+      if (!text.is_string()) {
+        return make_error(ErrorCode::integrity,
+                          fmt::format("the stored file {} of process \"{}\" version {} is not text", file, process, v));
+      }
+      sources.files.emplace(file, text.as_string());
+    }
+
+    // Recompile against the current org chart; without one, role checks see
+    // an empty org and say so.
+    Org org;
+    if (Result<Org> current = impl_->current_org(); current) {
+      org = std::move(current).value();
+    } else if (current.error().code != ErrorCode::not_found) {
+      return current.error();
+    }
+    Result<LoadedProcess> loaded = load_process(sources, org, impl_->handlers);
+    if (!loaded) {
+      Error err = loaded.error();
+      err.message = fmt::format("process \"{}\" version {} no longer loads: {}", process, v, err.message);
+      return err;
+    }
+    if (loaded->hash != hash) {
+      return make_error(ErrorCode::integrity,
+                        fmt::format("process \"{}\" version {} does not match its stored hash", process, v));
+    }
+    Deployed d{loaded->process, v, hash};
+    impl_->definitions.emplace(key, d);
+    return d;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<Org> SqliteStore::org() {
+  try {
+    return impl_->current_org();
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::string> SqliteStore::next_instance_id() {
+  try {
+    Query q = impl_->query(kNextInstance);
+    if (!q->executeStep()) {
+      return make_error(ErrorCode::integrity, "the database has lost its instance counter (meta next_instance)");
+    }
+    return q->getColumn(0).getString();
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Status SqliteStore::append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
+                           const std::vector<Event>& events) {
+  const int64_t last_seq = expected_seq + static_cast<int64_t>(events.size());
+  if (after.id.empty()) return make_error(ErrorCode::internal, "append was given a state without an instance id");
+  if (after.seq != last_seq) {
+    return make_error(ErrorCode::internal,
+                      fmt::format("append for instance {} was given a state after {} events, not {}", after.id,
+                                  after.seq, last_seq));
+  }
+  try {
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+
+    int64_t stored_seq = 0;
+    std::string prev_hash;
+    {
+      Query q = impl_->query(kLastEvent);
+      q->bind(1, after.id);
+      if (q->executeStep()) {
+        stored_seq = q->getColumn(0).getInt64();
+        prev_hash = q->getColumn(1).getString();
+      }
+    }
+    if (stored_seq != expected_seq) {
+      return make_error(ErrorCode::conflict,
+                        fmt::format("instance {} was changed by someone else; try again", after.id));
+    }
+
+    // The instance row first: events, tasks and jobs refer to it.
+    {
+      Query q = impl_->query(kUpsertInstance);
+      q->bind(1, after.id);
+      q->bind(2, after.process);
+      q->bind(3, after.version);
+      q->bind(4, after.status);
+      q->bind(5, after.started_at);
+      q->bind(6, after.updated_at);
+      bind_text_or_null(*q, 7, after.ended_at);
+      q->bind(8, string_array(after.current).dump());
+      auto client = after.variables.find("client");
+      if (client != after.variables.end() && client->second.is_string()) {
+        q->bind(9, client->second.as_string());
+      } else {
+        q->bind(9);
+      }
+      q->bind(10, Json(after.variables).dump());
+      q->bind(11, last_seq);
+      q->exec();
+    }
+    if (expected_seq == 0) {
+      Query q = impl_->query(kBumpNextInstance);
+      q->bind(1, after.id);
+      q->exec();
+    }
+
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      const int64_t seq = expected_seq + static_cast<int64_t>(i) + 1;
+      std::string hash = chain_hash(prev_hash, after.id, seq, e);
+      {
+        Query q = impl_->query(kInsertEvent);
+        q->bind(1, after.id);
+        q->bind(2, seq);
+        q->bind(3, e.at);
+        bind_text_or_null(*q, 4, e.actor);
+        q->bind(5, std::string(to_string(e.type)));
+        bind_text_or_null(*q, 6, e.step);
+        q->bind(7, e.data.dump());
+        q->bind(8, e.format);
+        q->bind(9, hash);
+        q->exec();
+      }
+      prev_hash = std::move(hash);
+
+      if (e.type == EventType::service_completed) {
+        const Json& messages = e.data.get("messages");
+        if (messages.is_array()) {
+          for (const Json& m : messages.as_array()) {
+            Query q = impl_->query(kInsertOutbox);
+            q->bind(1, after.id);
+            q->bind(2, e.step);
+            q->bind(3, seq);
+            q->bind(4, m.str("to"));
+            q->bind(5, m.str("text"));
+            q->bind(6, e.at);
+            q->exec();
+          }
+        }
+      }
+    }
+
+    // Open tasks: replaced wholesale (task_roles follow by ON DELETE CASCADE).
+    {
+      Query q = impl_->query(kDeleteTasks);
+      q->bind(1, after.id);
+      q->exec();
+    }
+    for (const Task* t : after.open_tasks()) {
+      const Step* step = def.process ? def.process->step(t->step) : nullptr;
+      {
+        Query q = impl_->query(kInsertTask);
+        q->bind(1, t->id);
+        q->bind(2, after.id);
+        q->bind(3, after.process);
+        q->bind(4, after.version);
+        q->bind(5, t->step);
+        q->bind(6, step ? step->title : std::string());
+        q->bind(7, string_array(t->roles).dump());
+        bind_text_or_null(*q, 8, t->claimed_by);
+        q->bind(9, t->created_at);
+        q->exec();
+      }
+      for (const std::string& role : t->roles) {
+        Query q = impl_->query(kInsertTaskRole);
+        q->bind(1, t->id);
+        q->bind(2, role);
+        q->exec();
+      }
+    }
+
+    // Open jobs: replaced too, keeping when each was first scheduled (the
+    // state does not carry it; a new job is scheduled by this command).
+    std::map<std::string, std::string, std::less<>> scheduled;
+    {
+      Query q = impl_->query(kJobSchedules);
+      q->bind(1, after.id);
+      while (q->executeStep()) scheduled.emplace(q->getColumn(0).getString(), q->getColumn(1).getString());
+    }
+    if (!scheduled.empty()) {
+      Query q = impl_->query(kDeleteJobs);
+      q->bind(1, after.id);
+      q->exec();
+    }
+    for (const Job* j : after.open_jobs()) {
+      auto it = scheduled.find(j->id);
+      Query q = impl_->query(kInsertJob);
+      q->bind(1, j->id);
+      q->bind(2, after.id);
+      q->bind(3, j->step);
+      q->bind(4, j->handler);
+      q->bind(5, j->attempts);
+      bind_text_or_null(*q, 6, j->last_error);
+      q->bind(7, it != scheduled.end() ? it->second : after.updated_at);
+      q->exec();
+    }
+
+    tx.commit();
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<std::string>> SqliteStore::instances_with_pending_jobs() {
+  try {
+    std::vector<std::string> out;
+    Query q = impl_->query(kPendingJobs);
+    while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, const std::string& at) {
+  try {
+    std::vector<DeployChange> changes;
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!bundle.org_source.empty()) {
+      Query q = impl_->query(kUpsertOrg);
+      q->bind(1, bundle.org_source);
+      q->bind(2, at);
+      q->exec();
+    }
+    for (const LoadedProcess& lp : bundle.processes) {
+      if (!lp.process) return make_error(ErrorCode::internal, "deploy was given a process that was not loaded");
+      const Process& p = *lp.process;
+      DeployChange change{p.key, 0, lp.hash, false};
+      int latest = 0;
+      {
+        Query q = impl_->query(kLatestDefinition);
+        q->bind(1, p.key);
+        if (q->executeStep()) {
+          latest = q->getColumn(0).getInt();
+          if (q->getColumn(1).getString() == lp.hash) change.version = latest;
+        }
+      }
+      if (change.version == 0) {
+        JsonObject files;
+        for (const auto& [file, text] : lp.sources.files) files.emplace(file, Json(text));
+        change.version = latest + 1;
+        change.changed = true;
+        Query q = impl_->query(kInsertDefinition);
+        q->bind(1, p.key);
+        q->bind(2, change.version);
+        q->bind(3, lp.hash);
+        q->bind(4, p.title);
+        q->bind(5, p.section);
+        q->bind(6, static_cast<int64_t>(p.steps.size()));
+        q->bind(7, Json(std::move(files)).dump());
+        q->bind(8, at);
+        q->exec();
+      }
+      changes.push_back(std::move(change));
+    }
+    tx.commit();
+    // Compiled versions stay valid (a stored version never changes), but they
+    // were checked against the old org chart: recompile on next use.
+    impl_->definitions.clear();
+    impl_->org_source.reset();
+    return changes;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<DeployedRow>> SqliteStore::definitions() {
+  try {
+    std::vector<DeployedRow> out;
+    Query q = impl_->query(kSelectDefinitions);
+    while (q->executeStep()) {
+      DeployedRow row;
+      row.process = q->getColumn(0).getString();
+      row.version = q->getColumn(1).getInt();
+      row.hash = q->getColumn(2).getString();
+      row.title = q->getColumn(3).getString();
+      row.steps = q->getColumn(4).getInt();
+      row.deployed_at = q->getColumn(5).getString();
+      out.push_back(std::move(row));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+namespace {
+const std::string kInboxSql = std::string(kTaskColumns) +
+                              "WHERE t.task IN (SELECT r.task FROM task_roles r "
+                              "WHERE r.role IN (SELECT value FROM json_each(?1)))" +
+                              kTaskOrder;
+const std::string kTaskSql = std::string(kTaskColumns) + "WHERE t.task = ?1";
+}  // namespace
+
+Result<std::vector<InboxRow>> SqliteStore::inbox(const std::vector<std::string>& roles) {
+  try {
+    std::vector<InboxRow> out;
+    if (roles.empty()) return out;
+    Query q = impl_->query(kInboxSql.c_str());
+    q->bind(1, string_array(roles).dump());
+    while (q->executeStep()) {
+      Result<InboxRow> row = impl_->read_task_row(*q);
+      if (!row) return row.error();
+      out.push_back(std::move(row).value());
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::optional<InboxRow>> SqliteStore::task(const std::string& task_id) {
+  try {
+    Query q = impl_->query(kTaskSql.c_str());
+    q->bind(1, task_id);
+    if (!q->executeStep()) return std::optional<InboxRow>();
+    Result<InboxRow> row = impl_->read_task_row(*q);
+    if (!row) return row.error();
+    return std::optional<InboxRow>(std::move(row).value());
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<InstanceRow>> SqliteStore::instances(const std::optional<std::string>& process,
+                                                        const std::optional<std::string>& status) {
+  try {
+    std::vector<InstanceRow> out;
+    Query q = impl_->query(kSelectInstances);
+    if (process) {
+      q->bind(1, *process);
+    } else {
+      q->bind(1);
+    }
+    if (status) {
+      q->bind(2, *status);
+    } else {
+      q->bind(2);
+    }
+    while (q->executeStep()) {
+      InstanceRow row;
+      row.instance = q->getColumn(0).getString();
+      row.process = q->getColumn(1).getString();
+      row.version = q->getColumn(2).getInt();
+      row.status = q->getColumn(3).getString();
+      row.started = q->getColumn(4).getString();
+      row.updated = q->getColumn(5).getString();
+      Result<std::vector<std::string>> current =
+          parse_string_array(q->getColumn(6).getString(), "current steps of an instance");
+      if (!current) return current.error();
+      row.current = std::move(current).value();
+      row.client = text_or_empty(q->getColumn(7));
+      out.push_back(std::move(row));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<OutboxRow>> SqliteStore::outbox() {
+  try {
+    std::vector<OutboxRow> out;
+    Query q = impl_->query(kSelectOutbox);
+    while (q->executeStep()) {
+      OutboxRow row;
+      row.id = q->getColumn(0).getInt64();
+      row.instance = q->getColumn(1).getString();
+      row.step = q->getColumn(2).getString();
+      row.to = q->getColumn(3).getString();
+      row.text = q->getColumn(4).getString();
+      row.at = q->getColumn(5).getString();
+      out.push_back(std::move(row));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+}  // namespace reglament
