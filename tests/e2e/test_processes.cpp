@@ -1,5 +1,6 @@
 // Every bundled subprocess, every branch, from `start` through the inbox to
 // the end, as the people of the regulation would work it.
+#include <algorithm>
 #include <map>
 
 #include "tests/e2e/harness.h"

@@ -1,4 +1,6 @@
 // Who may do what, and what happens when two people reach for the same task.
+#include <algorithm>
+
 #include "tests/e2e/harness.h"
 
 using namespace reglament;

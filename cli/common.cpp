@@ -1,0 +1,450 @@
+#include "cli/common.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace reglament {
+
+// ---- Ctx ------------------------------------------------------------------
+
+Result<SqliteStore*> Ctx::store(bool create) {
+  if (store_) return store_.get();
+  if (!create && db != ":memory:") {
+    std::error_code ec;
+    if (!std::filesystem::exists(db, ec)) {
+      return make_error(ErrorCode::not_found,
+                        fmt::format("database \"{}\" does not exist; run `reglament deploy` first "
+                                    "or name another with --db",
+                                    db));
+    }
+  }
+  auto opened = SqliteStore::open(db);
+  if (!opened) return opened.error();
+  store_ = std::move(opened.value());
+  store_->set_handlers(&handlers());
+  return store_.get();
+}
+
+const Registry& Ctx::handlers() {
+  if (!handlers_) handlers_ = builtin_handlers();
+  return *handlers_;
+}
+
+static std::string os_login() {
+  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) {
+    return pw->pw_name;
+  }
+  return "";
+}
+
+Status finish_globals(Ctx& ctx) {
+  if (ctx.user.empty()) ctx.user = os_login();
+  if (ctx.now.empty()) {
+    ctx.now = system_now();
+  } else {
+    auto t = parse_timestamp(ctx.now);
+    if (!t) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("--now \"{}\" is not a timestamp: {}", ctx.now, t.error().message));
+    }
+  }
+  if (ctx.db.empty()) return make_error(ErrorCode::invalid, "--db must name a database file");
+  return {};
+}
+
+// ---- Errors and output ----------------------------------------------------
+
+int exit_code(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::internal:
+    case ErrorCode::invalid:
+    case ErrorCode::not_found:
+    case ErrorCode::conflict:
+    case ErrorCode::forbidden:
+    case ErrorCode::integrity:
+      return static_cast<int>(code);
+  }
+  return kExitOther;
+}
+
+int fail(const Error& e) {
+  // A place in a definition file leads the line, as compilers do, so editors
+  // can jump to it; everything else is prefixed with the program's name.
+  if (e.where.known()) {
+    std::cerr << e.str() << '\n';
+  } else {
+    std::cerr << "reglament: " << e.message << '\n';
+  }
+  return exit_code(e.code);
+}
+
+int fail(ErrorCode code, const std::string& message) { return fail(make_error(code, message)); }
+
+void print_json(const Json& j) { std::cout << j.pretty() << '\n'; }
+
+void print_text(std::string_view text) { std::cout << text; }
+
+void print_line(std::string_view text) { std::cout << text << '\n'; }
+
+// ---- Values ---------------------------------------------------------------
+
+Result<JsonObject> parse_assignments(const std::vector<std::string>& items) {
+  JsonObject out;
+  for (const std::string& item : items) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("--set \"{}\" must have the form NAME=VALUE", item));
+    }
+    std::string name = item.substr(0, eq);
+    // Tolerate spaces around the name ("client = X" quoted as one argument).
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.pop_back();
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front()))) name.erase(0, 1);
+    if (name.empty()) {
+      return make_error(ErrorCode::invalid, fmt::format("--set \"{}\" has no name before '='", item));
+    }
+    if (out.count(name) != 0) {
+      return make_error(ErrorCode::invalid, fmt::format("--set gives \"{}\" more than once", name));
+    }
+    out.emplace(std::move(name), Json(item.substr(eq + 1)));
+  }
+  return out;
+}
+
+Json string_array(const std::vector<std::string>& items) {
+  Json a = Json::array();
+  for (const auto& s : items) a.push_back(Json(s));
+  return a;
+}
+
+Json nullable(const std::string& s) { return s.empty() ? Json() : Json(s); }
+
+std::string value_text(const Json& v) {
+  if (v.is_string()) return v.as_string();
+  return v.dump();
+}
+
+Json form_json(const Form* form) {
+  Json fields = Json::array();
+  if (form == nullptr) return fields;
+  for (const Field& f : form->fields) {
+    Json j = Json::object();
+    j["name"] = f.name;
+    j["title"] = f.title;
+    j["type"] = std::string(to_string(f.type));
+    j["required"] = f.required;
+    j["options"] = string_array(f.options);
+    if (f.default_value) j["default"] = *f.default_value;
+    fields.push_back(std::move(j));
+  }
+  return fields;
+}
+
+std::string join_strings(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+// ---- Definitions ----------------------------------------------------------
+
+Result<const Process*> DefinitionCache::get(const std::string& process, int version) {
+  auto key = std::make_pair(process, version);
+  if (auto it = cache_.find(key); it != cache_.end()) return it->second.get();
+  auto d = store_.definition(process, version);
+  if (!d) return d.error();
+  if (!d->process) {
+    return make_error(ErrorCode::internal,
+                      fmt::format("the store returned no definition for {} v{}", process, version));
+  }
+  const Process* p = d->process.get();
+  cache_.emplace(key, d->process);
+  return p;
+}
+
+std::string step_label(const Process* process, const std::string& step_id) {
+  if (step_id == "end") return "end";
+  if (process != nullptr) {
+    if (const Step* s = process->step(step_id)) return s->id + " " + s->title;
+  }
+  return step_id;
+}
+
+std::string step_labels(const Process* process, const std::vector<std::string>& ids) {
+  std::vector<std::string> labels;
+  labels.reserve(ids.size());
+  for (const auto& id : ids) labels.push_back(step_label(process, id));
+  return join_strings(labels, ", ");
+}
+
+// ---- Time -----------------------------------------------------------------
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned days_in_month(int64_t y, unsigned m) {
+  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly `n` digits at `pos`.
+bool digits(std::string_view s, size_t pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Instant> parse_timestamp(std::string_view s) {
+  auto bad = [&](std::string_view why) -> Error {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("{} (expected ISO-8601 like 2026-11-23T15:04:05+03:00)", why));
+  };
+  int year, month, day, hour, minute, second = 0;
+  if (!digits(s, 0, 4, year) || s.size() < 16 || s[4] != '-' || !digits(s, 5, 2, month) ||
+      s[7] != '-' || !digits(s, 8, 2, day) || s[10] != 'T' || !digits(s, 11, 2, hour) ||
+      s[13] != ':' || !digits(s, 14, 2, minute)) {
+    return bad("the date and time are malformed");
+  }
+  size_t pos = 16;
+  if (pos < s.size() && s[pos] == ':') {
+    if (!digits(s, pos + 1, 2, second)) return bad("the seconds are malformed");
+    pos += 3;
+    if (pos < s.size() && s[pos] == '.') {
+      ++pos;
+      size_t start = pos;
+      while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
+      if (pos == start) return bad("the fraction of a second is empty");
+    }
+  }
+  if (month < 1 || month > 12) return bad("the month is out of range");
+  if (day < 1 || static_cast<unsigned>(day) > days_in_month(year, month)) {
+    return bad("that day does not exist");
+  }
+  if (hour > 23 || minute > 59 || second > 59) return bad("the time of day is out of range");
+  Instant t;
+  if (pos < s.size() && s[pos] == 'Z' && pos + 1 == s.size()) {
+    t.zulu = true;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int oh, om;
+    if (s.size() != pos + 6 || !digits(s, pos + 1, 2, oh) || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
+      return bad("the UTC offset is malformed");
+    }
+    t.offset_minutes = (s[pos] == '-' ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return bad("a UTC offset (Z or ±HH:MM) is required");
+  }
+  int64_t local = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
+                  hour * 3600 + minute * 60 + second;
+  t.epoch = local - int64_t{t.offset_minutes} * 60;
+  return t;
+}
+
+std::string format_timestamp(const Instant& t) {
+  int64_t local = t.epoch + int64_t{t.offset_minutes} * 60;
+  int64_t days = local / 86400;
+  int64_t secs = local % 86400;
+  if (secs < 0) {
+    secs += 86400;
+    days -= 1;
+  }
+  int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, m, d, secs / 3600,
+                                (secs / 60) % 60, secs % 60);
+  if (t.zulu) return out + "Z";
+  int off = t.offset_minutes;
+  char sign = off < 0 ? '-' : '+';
+  if (off < 0) off = -off;
+  return out + fmt::format("{}{:02}:{:02}", sign, off / 60, off % 60);
+}
+
+std::string system_now() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  Instant t;
+  t.epoch = static_cast<int64_t>(now);
+  t.offset_minutes = static_cast<int>(local.tm_gmtoff / 60);
+  return format_timestamp(t);
+}
+
+std::string short_time(const std::string& ts) {
+  if (ts.size() < 16 || ts[10] != 'T') return ts;
+  std::string out = ts.substr(0, 16);
+  out[10] = ' ';
+  return out;
+}
+
+// ---- Tables ---------------------------------------------------------------
+
+namespace {
+
+// Decodes one UTF-8 code point at `i`, advancing it; an invalid byte decodes
+// as itself (one column) so that bad input still lines up.
+char32_t next_code_point(std::string_view s, size_t& i) {
+  unsigned char c = static_cast<unsigned char>(s[i]);
+  int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || i + len > s.size()) {
+    ++i;
+    return c;
+  }
+  char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (int k = 1; k < len; ++k) {
+    unsigned char cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc >> 6) != 0x2) {
+      ++i;
+      return c;
+    }
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  i += len;
+  return cp;
+}
+
+int code_point_width(char32_t cp) {
+  if (cp == 0) return 0;
+  // Combining marks and zero-width characters.
+  if ((cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x0483 && cp <= 0x0489) ||
+      (cp >= 0x1AB0 && cp <= 0x1AFF) || (cp >= 0x1DC0 && cp <= 0x1DFF) ||
+      (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+      (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE20 && cp <= 0xFE2F) || cp == 0xFEFF) {
+    return 0;
+  }
+  // East Asian wide and fullwidth characters, and the common emoji blocks.
+  if ((cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+      (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+      (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+      (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+      (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+      (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+      (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD)) {
+    return 2;
+  }
+  return 1;
+}
+
+}  // namespace
+
+int display_width(std::string_view s) {
+  int w = 0;
+  for (size_t i = 0; i < s.size();) w += code_point_width(next_code_point(s, i));
+  return w;
+}
+
+std::string truncate_display(std::string_view s, int width) {
+  if (display_width(s) <= width) return std::string(s);
+  if (width <= 0) return "";
+  // Keep as much as fits in width - 1 columns, then the ellipsis (width 1).
+  int used = 0;
+  size_t i = 0, keep = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    int w = code_point_width(next_code_point(s, i));
+    if (used + w > width - 1) {
+      i = start;
+      break;
+    }
+    used += w;
+    keep = i;
+  }
+  std::string out(s.substr(0, keep));
+  // Do not leave a dangling space before the ellipsis.
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out + "…";
+}
+
+TextTable::TextTable(std::vector<std::string> headers)
+    : headers_(std::move(headers)), max_(headers_.size(), 0) {}
+
+void TextTable::set_max_width(size_t column, int width) {
+  if (column < max_.size()) max_[column] = width;
+}
+
+void TextTable::add(std::vector<std::string> row) {
+  row.resize(headers_.size());
+  for (size_t c = 0; c < row.size(); ++c) {
+    // Cells are one line: a newline would break the alignment.
+    std::replace(row[c].begin(), row[c].end(), '\n', ' ');
+    if (max_[c] > 0) row[c] = truncate_display(row[c], max_[c]);
+  }
+  rows_.push_back(std::move(row));
+}
+
+std::string TextTable::render() const {
+  std::vector<std::string> head;
+  for (const auto& h : headers_) {
+    std::string u = h;
+    for (char& ch : u) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    head.push_back(std::move(u));
+  }
+  std::vector<int> widths(headers_.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], display_width(row[c]));
+  };
+  measure(head);
+  for (const auto& r : rows_) measure(r);
+
+  std::string out;
+  auto emit = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size()) line.append(widths[c] - display_width(row[c]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line;
+    out += '\n';
+  };
+  emit(head);
+  for (const auto& r : rows_) emit(r);
+  return out;
+}
+
+}  // namespace reglament

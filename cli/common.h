@@ -1,0 +1,154 @@
+// What every subcommand of `reglament` shares: the global options, opening the
+// store, resolving the acting user, the clock, tables, JSON output, and the
+// mapping from an Error to an exit code and a line on stderr.
+//
+// The pattern: each subcommand has one options struct and one
+// `setup_<cmd>(CLI::App&, Ctx&)` that registers it. Parsing only records the
+// action to run (Ctx::action); main() runs it once every global option is
+// known, and its return value is the exit code. Only cli/ prints.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "engine/json.h"
+#include "engine/model.h"
+#include "engine/result.h"
+#include "handlers/registry.h"
+#include "storage/sqlite_store.h"
+
+namespace reglament {
+
+// Exit codes (docs/cli.md). ErrorCode values are the exit codes themselves.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitOther = 1;
+inline constexpr int kExitInvalid = 2;
+
+// The global options and the lazily opened resources every command uses.
+struct Ctx {
+  std::string db = "reglament.db";  // --db, REGLAMENT_DB
+  std::string user;                 // --as, REGLAMENT_USER, else the OS login
+  bool json = false;                // --json
+  std::string now;                  // --now, REGLAMENT_NOW, else the system clock
+
+  // Set by the parsed subcommand's callback; returns the exit code.
+  std::function<int()> action;
+
+  // Opens the database once. Unless `create`, a database file that does not
+  // exist yet is reported as not_found (so a typo in --db does not silently
+  // create an empty database).
+  Result<SqliteStore*> store(bool create = false);
+  // The built-in handler registry (validation and service steps).
+  const Registry& handlers();
+
+ private:
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Registry> handlers_;
+};
+
+// Fills in defaults after parsing (--as from the OS, --now from the clock) and
+// validates --now. Errors: invalid.
+Status finish_globals(Ctx& ctx);
+
+// ---- Errors and output ----------------------------------------------------
+
+int exit_code(ErrorCode code);
+// Prints `reglament: message` (or `file:line:column: message` when the error
+// has a place) to stderr and returns the exit code for its code.
+int fail(const Error& e);
+int fail(ErrorCode code, const std::string& message);
+// Pretty-printed JSON and a newline on stdout.
+void print_json(const Json& j);
+// Writes `text` to stdout as is (UTF-8).
+void print_text(std::string_view text);
+void print_line(std::string_view text);
+
+// ---- Values ---------------------------------------------------------------
+
+// Parses `--set name=value` items (split at the first '='). The values stay
+// text; the core parses them against each field's type.
+// Errors: invalid for an item without '=' or with an empty or repeated name.
+Result<JsonObject> parse_assignments(const std::vector<std::string>& items);
+
+// A JSON array of strings; "" maps to null in `nullable`.
+Json string_array(const std::vector<std::string>& items);
+Json nullable(const std::string& s);
+// A variable value as people read it: strings bare, others JSON-encoded.
+std::string value_text(const Json& v);
+// [{"name","title","type","required","options"}] for a step's form; [] when none.
+Json form_json(const Form* form);
+std::string join_strings(const std::vector<std::string>& items, std::string_view sep);
+
+// ---- Definitions ----------------------------------------------------------
+
+// Deployed definitions by (process, version), loaded from the store once.
+class DefinitionCache {
+ public:
+  explicit DefinitionCache(SqliteStore& store) : store_(store) {}
+  // not_found when that version was never deployed.
+  Result<const Process*> get(const std::string& process, int version);
+
+ private:
+  SqliteStore& store_;
+  std::map<std::pair<std::string, int>, std::shared_ptr<const Process>> cache_;
+};
+
+// "3.1.1 Установить контакт с клиентом по скрипту", or just the id when the
+// step is unknown.
+std::string step_label(const Process* process, const std::string& step_id);
+// step_label of each id, joined by ", ".
+std::string step_labels(const Process* process, const std::vector<std::string>& ids);
+
+// ---- Time -----------------------------------------------------------------
+
+// An instant with the UTC offset it was written in.
+struct Instant {
+  int64_t epoch = 0;       // seconds since 1970-01-01T00:00:00Z
+  int offset_minutes = 0;  // east of UTC
+  bool zulu = false;       // written with "Z"
+};
+
+// Parses ISO-8601 `YYYY-MM-DDTHH:MM[:SS[.fff]]` + `Z` or `±HH:MM`, checking
+// that the date and time exist. Errors: invalid.
+Result<Instant> parse_timestamp(std::string_view text);
+// "2026-11-23T15:04:05+03:00" (or "...Z" for a zulu timestamp).
+std::string format_timestamp(const Instant& t);
+// The system clock in the local UTC offset.
+std::string system_now();
+// "2026-11-23 15:04" from an ISO timestamp, for tables; the input when short.
+std::string short_time(const std::string& ts);
+
+// ---- Tables ---------------------------------------------------------------
+
+// Columns a terminal needs for `s`: code points, with combining marks as 0 and
+// East Asian wide characters as 2. Never bytes.
+int display_width(std::string_view s);
+// `s` cut to at most `width` display columns, ending in "…" when cut.
+std::string truncate_display(std::string_view s, int width);
+
+// A text table aligned by display width; headers are printed in upper case.
+class TextTable {
+ public:
+  explicit TextTable(std::vector<std::string> headers);
+  // Cells wider than the column's limit are truncated with "…".
+  void set_max_width(size_t column, int width);
+  void add(std::vector<std::string> row);
+  bool empty() const { return rows_.empty(); }
+  std::string render() const;
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<int> max_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+inline constexpr int kTitleWidth = 48;
+
+}  // namespace reglament

@@ -1,0 +1,87 @@
+// reglament — run a regulation written as YAML and work its tasks.
+//
+// main() only wires the subcommands (cli/cmd_*.h) to the global options and
+// turns parse errors into exit code 2; every command lives in its own pair
+// of files.
+#include <exception>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/cmd_claim.h"
+#include "cli/cmd_complete.h"
+#include "cli/cmd_definitions.h"
+#include "cli/cmd_demo.h"
+#include "cli/cmd_deploy.h"
+#include "cli/cmd_graph.h"
+#include "cli/cmd_history.h"
+#include "cli/cmd_inbox.h"
+#include "cli/cmd_instances.h"
+#include "cli/cmd_outbox.h"
+#include "cli/cmd_show.h"
+#include "cli/cmd_start.h"
+#include "cli/cmd_tick.h"
+#include "cli/cmd_unclaim.h"
+#include "cli/cmd_users.h"
+#include "cli/cmd_validate.h"
+#include "cli/common.h"
+
+int main(int argc, char** argv) {
+  using namespace reglament;
+  Ctx ctx;
+  CLI::App app{"reglament — run a regulation written as YAML and work its tasks", "reglament"};
+  app.require_subcommand(1);
+  // Global options may follow the subcommand: `reglament inbox --as ivanova`.
+  app.fallthrough();
+  // A repeated global option takes its last value, so scripts can override a
+  // base command line (`$R --as ivanova ... --as petrov`).
+  app.add_option("--db", ctx.db, "Database file (default reglament.db)")
+      ->envname("REGLAMENT_DB")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_option("--as", ctx.user, "Act as this user (default: the OS login)")
+      ->envname("REGLAMENT_USER")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.add_flag("--json", ctx.json, "Print JSON for scripts instead of tables");
+  app.add_option("--now", ctx.now,
+                 "The current time, ISO-8601 with offset (default: the clock)")
+      ->envname("REGLAMENT_NOW")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.footer("Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not permitted, "
+             "6 integrity failure, 1 other.\nSee docs/cli.md.");
+
+  setup_validate(app, ctx);
+  setup_deploy(app, ctx);
+  setup_definitions(app, ctx);
+  setup_graph(app, ctx);
+  setup_users(app, ctx);
+  setup_start(app, ctx);
+  setup_instances(app, ctx);
+  setup_inbox(app, ctx);
+  setup_show(app, ctx);
+  setup_claim(app, ctx);
+  setup_unclaim(app, ctx);
+  setup_complete(app, ctx);
+  setup_history(app, ctx);
+  setup_outbox(app, ctx);
+  setup_tick(app, ctx);
+  setup_demo(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "reglament: " << e.what() << "; see reglament --help\n";
+    return kExitInvalid;
+  }
+
+  if (Status st = finish_globals(ctx); !st.ok()) return fail(st.error());
+  if (!ctx.action) return fail(ErrorCode::invalid, "no command given; see reglament --help");
+  try {
+    return ctx.action();
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::internal, std::string("unexpected failure: ") + e.what());
+  }
+}
