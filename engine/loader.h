@@ -64,6 +64,9 @@ struct LoadedProcess {
 struct Bundle {
   Org org;
   std::string org_source;  // text of org.yaml, empty when none
+  // Text of the indicators file (top-level key `indicators:`), empty when
+  // none; deployed whole beside the processes.
+  std::string indicators_source;
   std::map<std::string, Form> forms;
   std::vector<LoadedProcess> processes;
 };

@@ -4,7 +4,7 @@
 // The schema is documented in storage/README.md. Every write is one
 // transaction (BEGIN IMMEDIATE, WAL mode): events and the projections they
 // imply are committed together or not at all. Projections are a cache of the
-// log: `rebuild_projections` recomputes them from events alone.
+// log, and can be recomputed from the events alone.
 //
 // SQLiteCpp types stay out of this header (pimpl); every SQLite exception is
 // caught here and returned as an Error.
@@ -111,6 +111,16 @@ class SqliteStore : public EventStore {
                                              const std::optional<std::string>& status);
   Result<std::vector<StoredEvent>> history(const std::string& instance);
   Result<std::vector<OutboxRow>> outbox();
+
+  // Every event of every instance with from <= at < to, compared as instants
+  // (offsets taken into account); an empty bound is open. Ordered by instant,
+  // then instance, then seq. For `timeline` and `report`.
+  Result<std::vector<StoredEvent>> events_between(const std::string& from, const std::string& to);
+
+  // The text of a bundle-wide document deployed beside the processes (now:
+  // "indicators" — indicators.yaml), or nullopt when none was deployed.
+  // deploy() stores Bundle::indicators_source under that name.
+  Result<std::optional<std::string>> document(const std::string& name);
 
  private:
   struct Impl;
