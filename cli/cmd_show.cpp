@@ -194,6 +194,10 @@ int run_show(Ctx& ctx, const ShowOptions& opt) {
     return fail(ErrorCode::not_found,
                 fmt::format("no task \"{}\" in instance {}; see reglament show {}", opt.id, instance, instance));
   }
+  // A task is shown only to the people who may act on it.
+  auto org = (*store)->org();
+  if (!org) return fail(org.error());
+  if (auto st = may_act_on(*org, ctx.user, *t); !st.ok()) return fail(st.error());
   return show_task(ctx, *state, *def, *t);
 }
 

@@ -231,12 +231,7 @@ Result<const Task*> actionable_task(const Context& ctx, const InstanceState& sta
   if (!task->open)
     return make_error(ErrorCode::conflict, fmt::format("task {} ({}) is already completed by {}", id,
                                                        task->step, task->completed_by.empty() ? "the engine" : task->completed_by));
-  bool allowed = std::any_of(task->roles.begin(), task->roles.end(),
-                             [&](const std::string& r) { return ctx.org.has_role(actor, r); });
-  if (!allowed)
-    return make_error(ErrorCode::forbidden,
-                      fmt::format("{} may not act on task {} ({}): it needs the role {}", actor, id, task->step,
-                                  join_names(task->roles, " or ")));
+  if (auto st = may_act_on(ctx.org, actor, *task); !st.ok()) return st.error();
   return task;
 }
 
@@ -424,6 +419,15 @@ std::vector<const Job*> InstanceState::open_jobs() const {
   for (const auto& [id, j] : jobs)
     if (j.open) out.push_back(&j);
   return out;
+}
+
+Status may_act_on(const Org& org, const std::string& login, const Task& task) {
+  if (org.person(login) == nullptr)
+    return make_error(ErrorCode::not_found, fmt::format("unknown user \"{}\"; see reglament users", login));
+  for (const auto& r : task.roles)
+    if (org.has_role(login, r)) return {};
+  return make_error(ErrorCode::forbidden, fmt::format("{} may not act on task {} ({}): it needs the role {}", login,
+                                                      task.id, task.step, join_names(task.roles, " or ")));
 }
 
 std::string instance_of(std::string_view task_id) {

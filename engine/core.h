@@ -159,6 +159,10 @@ struct InstanceState {
   friend bool operator==(const InstanceState&, const InstanceState&) = default;
 };
 
+// Whether `login` may see and act on `task`: not_found for a person the org
+// chart does not know, forbidden when they hold none of the task's roles.
+Status may_act_on(const Org& org, const std::string& login, const Task& task);
+
 // The instance id a task or job id belongs to ("12.3" -> "12").
 std::string instance_of(std::string_view task_id);
 

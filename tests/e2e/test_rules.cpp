@@ -57,6 +57,9 @@ TEST_CASE("a person without the role may not claim or complete a task: exit 5, n
   CHECK(contains(claim.err, "manager"));
   Run complete = env.rg({"complete", task, "--as", "orlov"});
   CHECK(complete.code == 5);
+  Run show = env.rg({"show", task, "--as", "orlov"});
+  CHECK(show.code == 5);
+  CHECK(env.rg({"show", task, "--as", "ivanova"}).code == 0);
   CHECK(env.json("ivanova", {"history", s.str("instance")}) == before);
 }
 
