@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/expr.h"
+#include "engine/indicators.h"
 #include "engine/json.h"
 #include "engine/loader.h"
 #include "engine/loader_internal.h"
@@ -364,7 +365,7 @@ const std::vector<std::string> kFormKeys = {"form", "title", "description", "fie
 const std::vector<std::string> kOrgKeys = {"roles", "people"};
 const std::vector<std::string> kRoleKeys = {"title", "description"};
 const std::vector<std::string> kPersonKeys = {"login", "name", "roles"};
-const std::vector<std::string> kTopKeys = {"process", "form", "roles"};
+const std::vector<std::string> kTopKeys = {"process", "form", "roles", "indicators"};
 
 // Parses one YAML file's content into model values, reporting problems.
 class FileParser {
@@ -820,6 +821,9 @@ struct Parsed {
   std::optional<Org> org;
   std::optional<Form> form;
   std::optional<ProcessDraft> process;
+  // An indicators file (top-level key `indicators:`): read by
+  // loader_indicators.cpp once the processes are known.
+  bool indicators = false;
 };
 
 Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out) {
@@ -860,6 +864,8 @@ Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out) {
       result.form = parser.form(root);
     } else if (root["roles"]) {
       result.org = parser.org(root);
+    } else if (root["indicators"]) {
+      result.indicators = true;
     } else {
       std::string hint;
       for (const auto& kv : root) {
@@ -893,6 +899,7 @@ struct Loaded {
   std::map<std::string, Form> forms;
   std::map<std::string, std::string> form_paths;
   std::vector<ProcessDraft> drafts;
+  std::string indicators_path;  // empty when none
 };
 
 Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
@@ -919,6 +926,14 @@ Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
                                      display_name(sources, it->second));
       } else {
         l.forms.emplace(p.form->key, std::move(*p.form));
+      }
+    }
+    if (p.indicators) {
+      if (!l.indicators_path.empty()) {
+        out.error(doc.start(), "a second indicators file; indicators are already defined in " +
+                                   display_name(sources, l.indicators_path));
+      } else {
+        l.indicators_path = path;
       }
     }
     if (p.process) {
@@ -982,6 +997,16 @@ LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers)
   std::vector<LoadedProcess> processes;
   for (auto& d : l.drafts) {
     processes.push_back(finish(d, sources, l, org, handlers, report.problems));
+  }
+  if (!l.indicators_path.empty()) {
+    // Checked against every process of the bundle, and the org.
+    IndicatorContext ictx;
+    for (const auto& lp : processes) ictx.processes.push_back(lp.process.get());
+    ictx.org = org;
+    const std::string& text = sources.files.at(l.indicators_path);
+    IndicatorReport ir = load_indicators(display_name(sources, l.indicators_path), text, ictx);
+    report.problems.insert(report.problems.end(), ir.problems.begin(), ir.problems.end());
+    report.bundle.indicators_source = text;
   }
   // A process whose own file has problems is left out: it may be
   // incomplete in ways the rest of the system does not expect.
