@@ -1,15 +1,31 @@
 #include "cli/cmd_history.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <memory>
 
-#include <fmt/format.h>
+#include "engine/audit.h"
+#include "engine/time.h"
 
 namespace reglament {
 
+void add_format_option(CLI::App* sub, std::string& format) {
+  sub->add_option("--format", format, "Output: table (default), json (same as --json) or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+}
+
 void setup_history(CLI::App& app, Ctx& ctx) {
   auto opt = std::make_shared<HistoryOptions>();
-  CLI::App* sub = app.add_subcommand("history", "Show every event of an instance");
+  CLI::App* sub =
+      app.add_subcommand("history", "Show every event of an instance, or every value of its variables");
   sub->add_option("instance", opt->instance, "Instance id, e.g. 12")->required();
+  add_format_option(sub, opt->format);
+  sub->add_option("--actor", opt->actor, "Only events by this login");
+  sub->add_option("--step", opt->step, "Only events about this step id, e.g. 3.1.2");
+  sub->add_option("--since", opt->since, "Only events at or after this time (ISO-8601, or a date)");
+  sub->add_option("--until", opt->until, "Only events before this time (ISO-8601, or a date)");
+  sub->add_flag("--variables", opt->variables, "List every value each variable took, with the event that set it");
   sub->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return run_history(ctx, *opt); }; });
 }
 
@@ -80,40 +96,206 @@ std::string event_summary(const Event& e) {
   return d.dump();
 }
 
-int run_history(Ctx& ctx, const HistoryOptions& opt) {
-  auto store = ctx.store();
-  if (!store) return fail(store.error());
-  auto rows = (*store)->history(opt.instance);
-  if (!rows) return fail(rows.error());
-  if (rows->empty()) {
-    return fail(ErrorCode::not_found,
-                fmt::format("no instance \"{}\"; see reglament instances", opt.instance));
+// ---- Shared output helpers ---------------------------------------------------
+
+Result<OutputFormat> output_format(const Ctx& ctx, const std::string& format) {
+  if (format.empty()) return ctx.json ? OutputFormat::json : OutputFormat::table;
+  OutputFormat f;
+  if (format == "table") {
+    f = OutputFormat::table;
+  } else if (format == "json") {
+    f = OutputFormat::json;
+  } else if (format == "csv") {
+    f = OutputFormat::csv;
+  } else {
+    return make_error(ErrorCode::invalid, fmt::format("--format \"{}\" is not one of table, json, csv", format));
   }
-  if (ctx.json) {
-    Json out = Json::array();
-    for (const StoredEvent& r : *rows) {
-      Json j = Json::object();
-      j["seq"] = r.seq;
-      j["at"] = r.event.at;
-      j["actor"] = nullable(r.event.actor);
-      j["type"] = std::string(to_string(r.event.type));
-      j["step"] = nullable(r.event.step);
-      j["data"] = r.event.data;
-      j["format"] = r.event.format;
-      out.push_back(std::move(j));
+  if (ctx.json && f != OutputFormat::json) {
+    return make_error(ErrorCode::invalid, fmt::format("--json and --format {} contradict each other", format));
+  }
+  return f;
+}
+
+std::string csv_record(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ',';
+    const std::string& f = fields[i];
+    if (f.find_first_of(",\"\r\n") == std::string::npos) {
+      out += f;
+      continue;
     }
+    out += '"';
+    for (char c : f) {
+      if (c == '"') out += '"';
+      out += c;
+    }
+    out += '"';
+  }
+  out += "\r\n";
+  return out;
+}
+
+Result<std::string> time_bound(const Ctx& ctx, std::string_view option, const std::string& text) {
+  if (text.empty()) return text;
+  if (utc_instant(text)) return text;
+  // A date or a local time: read in the offset --now is written in.
+  int offset = 0;
+  if (Result<Instant> now = parse_timestamp(ctx.now)) offset = now->offset_minutes;
+  Result<Moment> m = parse_moment(text, offset);
+  if (!m) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("{} \"{}\" is not a time: {}", option, text, m.error().message));
+  }
+  return format_moment(*m);
+}
+
+bool in_period(const std::string& at, const std::string& from, const std::string& to) {
+  std::optional<std::string> t = utc_instant(at);
+  if (!t) return from.empty() && to.empty();
+  if (!from.empty() && *t < utc_instant(from).value_or("")) return false;
+  if (!to.empty() && !(*t < utc_instant(to).value_or(""))) return false;
+  return true;
+}
+
+Json event_json(const StoredEvent& r) {
+  Json j = Json::object();
+  j["seq"] = r.seq;
+  j["at"] = r.event.at;
+  j["actor"] = nullable(r.event.actor);
+  j["type"] = std::string(to_string(r.event.type));
+  j["step"] = nullable(r.event.step);
+  j["data"] = r.event.data;
+  j["format"] = r.event.format;
+  return j;
+}
+
+// ---- history ------------------------------------------------------------------
+
+namespace {
+
+struct Filter {
+  std::string actor, step, since, until;
+
+  bool keeps(const Event& e) const {
+    if (!actor.empty() && e.actor != actor) return false;
+    if (!step.empty() && e.step != step) return false;
+    return in_period(e.at, since, until);
+  }
+};
+
+int print_events(OutputFormat format, const std::vector<StoredEvent>& rows) {
+  if (format == OutputFormat::json) {
+    Json out = Json::array();
+    for (const StoredEvent& r : rows) out.push_back(event_json(r));
     print_json(out);
+    return kExitOk;
+  }
+  if (format == OutputFormat::csv) {
+    std::string out = csv_record({"seq", "at", "actor", "type", "step", "data", "format"});
+    for (const StoredEvent& r : rows) {
+      out += csv_record({std::to_string(r.seq), r.event.at, r.event.actor, std::string(to_string(r.event.type)),
+                         r.event.step, r.event.data.dump(), std::to_string(r.event.format)});
+    }
+    print_text(out);
+    return kExitOk;
+  }
+  if (rows.empty()) {
+    print_line("no events");
     return kExitOk;
   }
   TextTable t({"seq", "at", "actor", "type", "step", "data"});
   t.set_max_width(5, 72);
-  for (const StoredEvent& r : *rows) {
+  for (const StoredEvent& r : rows) {
     t.add({std::to_string(r.seq), r.event.at, r.event.actor.empty() ? "—" : r.event.actor,
            std::string(to_string(r.event.type)), r.event.step.empty() ? "—" : r.event.step,
            event_summary(r.event)});
   }
   print_text(t.render());
   return kExitOk;
+}
+
+int print_variables(OutputFormat format, const std::vector<VariableChange>& changes) {
+  if (format == OutputFormat::json) {
+    Json out = Json::array();
+    for (const VariableChange& c : changes) {
+      Json j = Json::object();
+      j["variable"] = c.name;
+      j["value"] = c.value;
+      j["seq"] = c.seq;
+      j["at"] = c.at;
+      j["actor"] = nullable(c.actor);
+      j["step"] = nullable(c.step);
+      j["type"] = std::string(to_string(c.type));
+      out.push_back(std::move(j));
+    }
+    print_json(out);
+    return kExitOk;
+  }
+  if (format == OutputFormat::csv) {
+    // `value` as people read it, `value_json` exactly (types included).
+    std::string out = csv_record({"variable", "seq", "at", "actor", "step", "type", "value", "value_json"});
+    for (const VariableChange& c : changes) {
+      out += csv_record({c.name, std::to_string(c.seq), c.at, c.actor, c.step, std::string(to_string(c.type)),
+                         value_text(c.value), c.value.dump()});
+    }
+    print_text(out);
+    return kExitOk;
+  }
+  if (changes.empty()) {
+    print_line("no variables were set");
+    return kExitOk;
+  }
+  TextTable t({"variable", "value", "seq", "at", "actor", "step"});
+  t.set_max_width(1, 48);
+  for (const VariableChange& c : changes) {
+    t.add({c.name, value_text(c.value), std::to_string(c.seq), c.at, c.actor.empty() ? "—" : c.actor,
+           c.step.empty() ? "—" : c.step});
+  }
+  print_text(t.render());
+  return kExitOk;
+}
+
+}  // namespace
+
+int run_history(Ctx& ctx, const HistoryOptions& opt) {
+  auto format = output_format(ctx, opt.format);
+  if (!format) return fail(format.error());
+  Filter filter{opt.actor, opt.step, "", ""};
+  auto since = time_bound(ctx, "--since", opt.since);
+  if (!since) return fail(since.error());
+  auto until = time_bound(ctx, "--until", opt.until);
+  if (!until) return fail(until.error());
+  filter.since = *since;
+  filter.until = *until;
+
+  auto store = ctx.store();
+  if (!store) return fail(store.error());
+  auto rows = (*store)->history(opt.instance);
+  if (!rows) return fail(rows.error());
+  if (rows->empty()) {
+    return fail(ErrorCode::not_found, fmt::format("no instance \"{}\"; see reglament instances", opt.instance));
+  }
+
+  if (opt.variables) {
+    std::vector<Event> events;
+    for (const StoredEvent& r : *rows) events.push_back(r.event);
+    std::vector<VariableChange> changes;
+    for (VariableChange& c : variable_changes(events)) {
+      const Event& e = events[static_cast<size_t>(c.seq - 1)];
+      if (filter.keeps(e)) changes.push_back(std::move(c));
+    }
+    // Grouped by variable, each one's values in the order they were set.
+    std::stable_sort(changes.begin(), changes.end(),
+                     [](const VariableChange& a, const VariableChange& b) { return a.name < b.name; });
+    return print_variables(*format, changes);
+  }
+
+  std::vector<StoredEvent> kept;
+  for (StoredEvent& r : *rows) {
+    if (filter.keeps(r.event)) kept.push_back(std::move(r));
+  }
+  return print_events(*format, kept);
 }
 
 }  // namespace reglament

@@ -18,12 +18,17 @@
 #include "cli/cmd_inbox.h"
 #include "cli/cmd_instances.h"
 #include "cli/cmd_outbox.h"
+#include "cli/cmd_replay.h"
+#include "cli/cmd_report.h"
+#include "cli/cmd_seal.h"
 #include "cli/cmd_show.h"
 #include "cli/cmd_start.h"
 #include "cli/cmd_tick.h"
+#include "cli/cmd_timeline.h"
 #include "cli/cmd_unclaim.h"
 #include "cli/cmd_users.h"
 #include "cli/cmd_validate.h"
+#include "cli/cmd_verify.h"
 #include "cli/common.h"
 
 int main(int argc, char** argv) {
@@ -62,7 +67,12 @@ int main(int argc, char** argv) {
   setup_unclaim(app, ctx);
   setup_complete(app, ctx);
   setup_history(app, ctx);
+  setup_replay(app, ctx);
+  setup_timeline(app, ctx);
+  setup_verify(app, ctx);
+  setup_seal(app, ctx);
   setup_outbox(app, ctx);
+  setup_report(app, ctx);
   setup_tick(app, ctx);
   setup_demo(app, ctx);
 
@@ -73,6 +83,23 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports a mistyped command as "a subcommand is required"; name it.
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--db" || arg == "--as" || arg == "--now") {
+        ++i;
+        continue;
+      }
+      if (arg.rfind("-", 0) == 0) continue;
+      bool known = false;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+        if (sub->check_name(arg)) known = true;
+      if (!known) {
+        std::cerr << "reglament: unknown command \"" << arg << "\"; see reglament --help\n";
+        return kExitInvalid;
+      }
+      break;
+    }
     std::cerr << "reglament: " << e.what() << "; see reglament --help\n";
     return kExitInvalid;
   }

@@ -68,8 +68,10 @@ CREATE TABLE events (
   data_json TEXT    NOT NULL,
   format    INTEGER NOT NULL,
   hash      TEXT    NOT NULL,
+  at_utc    TEXT,
   PRIMARY KEY (instance, seq)
 ) WITHOUT ROWID;
+CREATE INDEX events_by_instant ON events (at_utc, instance, seq);
 
 CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
 BEGIN
@@ -92,7 +94,8 @@ CREATE TABLE tasks (
   created_at TEXT    NOT NULL
 );
 CREATE INDEX tasks_by_instance ON tasks (instance);
-CREATE INDEX tasks_by_created ON tasks (created_at);
+CREATE INDEX tasks_inbox_order ON tasks (created_at, CAST(instance AS INTEGER), instance,
+                                       CAST(substr(task, length(instance) + 2) AS INTEGER), task);
 
 CREATE TABLE task_roles (
   task TEXT NOT NULL REFERENCES tasks (task) ON DELETE CASCADE,
@@ -123,6 +126,30 @@ CREATE TABLE outbox (
   at       TEXT    NOT NULL
 );
 CREATE INDEX outbox_by_instance ON outbox (instance);
+
+CREATE TABLE documents (
+  name        TEXT PRIMARY KEY,
+  source      TEXT NOT NULL,
+  deployed_at TEXT NOT NULL
+);
+
+CREATE TABLE seals (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  digest      TEXT    NOT NULL,
+  at          TEXT    NOT NULL,
+  heads_json  TEXT    NOT NULL,
+  instances   INTEGER NOT NULL,
+  events      INTEGER NOT NULL
+);
+CREATE INDEX seals_by_digest ON seals (digest);
+CREATE TRIGGER seals_append_only_update BEFORE UPDATE ON seals
+BEGIN
+  SELECT RAISE(ABORT, 'seals are append-only');
+END;
+CREATE TRIGGER seals_append_only_delete BEFORE DELETE ON seals
+BEGIN
+  SELECT RAISE(ABORT, 'seals are append-only');
+END;
 )sql";
 
 int count_schema_objects(SQLite::Database& db) {
@@ -221,6 +248,14 @@ Status prepare_database(SQLite::Database& db, const std::string& path) {
   if (!is_memory_path(path)) db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=NORMAL");
   db.exec("PRAGMA foreign_keys=ON");
+  // Statement and savepoint journals stay in memory: by default one that
+  // passes 64 KiB moves to a temporary file and, in a long transaction (a
+  // group commit), keeps costing a write per page (docs/performance.md).
+  db.exec("PRAGMA temp_store=MEMORY");
+  // Checkpoint every 10000 WAL frames (about 40 MB) instead of 1000: a page
+  // written by many commits in between is copied back once, and the two
+  // fsyncs of a checkpoint come ten times less often (docs/performance.md).
+  if (!is_memory_path(path)) db.exec("PRAGMA wal_autocheckpoint=10000");
   if (objects == 0) {
     create_schema(db);
     // A concurrent creator may have written a different application's schema
@@ -228,6 +263,22 @@ Status prepare_database(SQLite::Database& db, const std::string& path) {
     if (Status ours = check_ours(db, path); !ours) return ours;
   }
   return {};
+}
+
+std::vector<std::pair<std::string, std::string>> guard_triggers() {
+  // Cut out of the schema text, so the two cannot drift apart.
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string_view schema = kSchemaV1;
+  constexpr std::string_view kCreate = "CREATE TRIGGER ";
+  constexpr std::string_view kEnd = "\nEND;";
+  for (size_t at = schema.find(kCreate); at != std::string_view::npos; at = schema.find(kCreate, at + 1)) {
+    const size_t name_end = schema.find(' ', at + kCreate.size());
+    const size_t end = schema.find(kEnd, at);
+    if (name_end == std::string_view::npos || end == std::string_view::npos) break;
+    out.emplace_back(std::string(schema.substr(at + kCreate.size(), name_end - at - kCreate.size())),
+                     std::string(schema.substr(at, end + kEnd.size() - 1 - at)));
+  }
+  return out;
 }
 
 Error sqlite_error(const SQLite::Exception& e, const std::string& path) {

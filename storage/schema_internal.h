@@ -5,11 +5,17 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 
 #include "engine/result.h"
+
+namespace reglament {
+class SqliteStore;
+}
 
 namespace reglament::storage_internal {
 
@@ -35,5 +41,16 @@ Status prepare_database(SQLite::Database& db, const std::string& path);
 // An SQLiteCpp exception as an Error: busy/locked become `conflict` (the
 // caller may try again), everything else `internal`, naming `path`.
 Error sqlite_error(const SQLite::Exception& e, const std::string& path);
+
+// The triggers that keep the log and the seals append-only, as the schema
+// creates them: name -> SQL text as sqlite_master holds it. The audit checks
+// that each is present and unaltered.
+std::vector<std::pair<std::string, std::string>> guard_triggers();
+
+// The store's connection and the path it was opened with, for the audit
+// (storage/audit.cpp), which reads the tables as stored rather than through
+// the store's caches. Defined in sqlite_store.cpp.
+SQLite::Database& connection(SqliteStore& store);
+const std::string& path_of(SqliteStore& store);
 
 }  // namespace reglament::storage_internal

@@ -6,6 +6,7 @@
 #include "storage/sqlite_store.h"
 
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -16,7 +17,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
-#include "engine/sha256.h"
+#include "engine/audit.h"
 #include "storage/schema_internal.h"
 
 namespace reglament {
@@ -31,8 +32,8 @@ namespace {
 constexpr const char* kLastEvent =
     "SELECT seq, hash FROM events WHERE instance = ?1 ORDER BY seq DESC LIMIT 1";
 constexpr const char* kInsertEvent =
-    "INSERT INTO events (instance, seq, at, actor, type, step, data_json, format, hash) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO events (instance, seq, at, actor, type, step, data_json, format, hash, at_utc) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 constexpr const char* kUpsertInstance =
     "INSERT INTO instances (id, process, version, status, started_at, updated_at, ended_at, "
     "current_json, client, vars_json, last_seq) "
@@ -58,6 +59,17 @@ constexpr const char* kInsertOutbox =
     "INSERT INTO outbox (instance, step, seq, to_addr, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr const char* kSelectEvents =
     "SELECT seq, at, actor, type, step, data_json, format FROM events WHERE instance = ?1 ORDER BY seq";
+// ?1/?2 are UTC instants (utc_instant) or NULL for an open bound.
+constexpr const char* kEventsBetween =
+    "SELECT instance, seq, at, actor, type, step, data_json, format FROM events "
+    "WHERE at_utc IS NOT NULL AND (?1 IS NULL OR at_utc >= ?1) AND (?2 IS NULL OR at_utc < ?2) "
+    "ORDER BY at_utc, CAST(instance AS INTEGER), instance, seq";
+constexpr std::string_view kIndicatorsDocument = "indicators";
+constexpr const char* kSelectDocument = "SELECT source FROM documents WHERE name = ?1";
+constexpr const char* kUpsertDocument =
+    "INSERT INTO documents (name, source, deployed_at) VALUES (?1, ?2, ?3) "
+    "ON CONFLICT (name) DO UPDATE SET source = excluded.source, deployed_at = excluded.deployed_at "
+    "WHERE documents.source IS NOT excluded.source";
 constexpr const char* kLatestVersion = "SELECT max(version) FROM definitions WHERE process = ?1";
 constexpr const char* kSelectDefinition =
     "SELECT hash, sources_json FROM definitions WHERE process = ?1 AND version = ?2";
@@ -148,20 +160,35 @@ Result<std::vector<std::string>> parse_string_array(const std::string& text, std
   return out;
 }
 
-// The hash chain: each event's hash covers the previous event's hash, the
-// instance, its position and its canonical encoding, so changing, removing or
-// inserting a row breaks every hash after it.
-std::string chain_hash(const std::string& prev, const std::string& instance, int64_t seq, const Event& e) {
-  std::string text;
-  text.reserve(prev.size() + instance.size() + 256);
-  text += prev;
-  text += '\n';
-  text += instance;
-  text += '\n';
-  text += std::to_string(seq);
-  text += '\n';
-  text += encode_event(e).dump();
-  return sha256_hex(text);
+// The columns at, actor, type, step, data_json, format from `first` on.
+Result<Event> read_event(SQLite::Statement& q, int first, const std::string& instance, int64_t seq) {
+  Event e;
+  e.at = q.getColumn(first).getString();
+  e.actor = text_or_empty(q.getColumn(first + 1));
+  const std::string type = q.getColumn(first + 2).getString();
+  std::optional<EventType> t = parse_event_type(type);
+  if (!t) {
+    return make_error(ErrorCode::integrity,
+                      fmt::format("event {} of instance {} has an unknown type \"{}\"", seq, instance, type));
+  }
+  e.type = *t;
+  e.step = text_or_empty(q.getColumn(first + 3));
+  Result<Json> data = parse_json(q.getColumn(first + 4).getString());
+  if (!data) {
+    return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has unreadable data: {}", seq,
+                                                        instance, data.error().message));
+  }
+  if (!data->is_object()) {
+    return make_error(ErrorCode::integrity,
+                      fmt::format("event {} of instance {} has data that is not a JSON object", seq, instance));
+  }
+  e.data = std::move(data).value();
+  e.format = q.getColumn(first + 5).getInt();
+  if (e.format < 1 || e.format > kEventFormat) {
+    return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has format {}; this build reads 1..{}",
+                                                        seq, instance, e.format, kEventFormat));
+  }
+  return e;
 }
 
 Error not_deployed(const std::string& process) {
@@ -191,6 +218,9 @@ struct SqliteStore::Impl {
   std::string path;
   SQLite::Database db;
   const HandlerCatalog* handlers = nullptr;
+  // Between begin_batch and commit_batch: appends use savepoints inside the
+  // batch's transaction instead of transactions of their own.
+  bool in_batch = false;
 
   // Compiled definitions by (process, version). A stored version never
   // changes, so entries stay valid; compiling is the expensive part of a
@@ -217,33 +247,9 @@ Result<std::vector<StoredEvent>> SqliteStore::Impl::read_events(const std::strin
       return make_error(ErrorCode::integrity,
                         fmt::format("the log of instance {} has a gap before event {}", instance, se.seq));
     }
-    Event& e = se.event;
-    e.at = q->getColumn(1).getString();
-    e.actor = text_or_empty(q->getColumn(2));
-    const std::string type = q->getColumn(3).getString();
-    std::optional<EventType> t = parse_event_type(type);
-    if (!t) {
-      return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has an unknown type \"{}\"",
-                                                          se.seq, instance, type));
-    }
-    e.type = *t;
-    e.step = text_or_empty(q->getColumn(4));
-    Result<Json> data = parse_json(q->getColumn(5).getString());
-    if (!data) {
-      return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has unreadable data: {}",
-                                                          se.seq, instance, data.error().message));
-    }
-    if (!data->is_object()) {
-      return make_error(ErrorCode::integrity,
-                        fmt::format("event {} of instance {} has data that is not a JSON object", se.seq, instance));
-    }
-    e.data = std::move(data).value();
-    e.format = q->getColumn(6).getInt();
-    if (e.format < 1 || e.format > kEventFormat) {
-      return make_error(ErrorCode::integrity,
-                        fmt::format("event {} of instance {} has format {}; this build reads 1..{}", se.seq,
-                                    instance, e.format, kEventFormat));
-    }
+    Result<Event> e = read_event(*q, 1, instance, se.seq);
+    if (!e) return e.error();
+    se.event = std::move(e).value();
     out.push_back(std::move(se));
   }
   return out;
@@ -415,6 +421,49 @@ Result<std::string> SqliteStore::next_instance_id() {
   }
 }
 
+namespace {
+
+// The transaction of one append: BEGIN IMMEDIATE ... COMMIT of its own, or,
+// inside a batch, a savepoint, so that a failed append leaves the batch's
+// other appends as they were. Rolls back unless committed, as
+// SQLite::Transaction does. `Exec` runs one statement (prepared once and
+// cached: parsing BEGIN and COMMIT again for every command showed in profiles).
+template <class Exec>
+class AppendScope {
+ public:
+  AppendScope(Exec exec, bool in_batch) : exec_(std::move(exec)), savepoint_(in_batch) {
+    exec_(savepoint_ ? "SAVEPOINT append" : "BEGIN IMMEDIATE");
+  }
+  ~AppendScope() {
+    if (done_) return;
+    try {
+      if (savepoint_) {
+        exec_("ROLLBACK TO append");
+        exec_("RELEASE append");
+      } else {
+        exec_("ROLLBACK");
+      }
+    } catch (const SQLite::Exception&) {
+      // Destructors never throw; a failed rollback leaves SQLite to undo the
+      // transaction when the connection closes.
+    }
+  }
+  AppendScope(const AppendScope&) = delete;
+  AppendScope& operator=(const AppendScope&) = delete;
+
+  void commit() {
+    exec_(savepoint_ ? "RELEASE append" : "COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Exec exec_;
+  bool savepoint_;
+  bool done_ = false;
+};
+
+}  // namespace
+
 Status SqliteStore::append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
                            const std::vector<Event>& events) {
   const int64_t last_seq = expected_seq + static_cast<int64_t>(events.size());
@@ -425,7 +474,7 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
                                   after.seq, last_seq));
   }
   try {
-    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    AppendScope tx([this](const char* sql) { impl_->query(sql)->exec(); }, impl_->in_batch);
 
     int64_t stored_seq = 0;
     std::string prev_hash;
@@ -484,6 +533,13 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
         q->bind(7, e.data.dump());
         q->bind(8, e.format);
         q->bind(9, hash);
+        // The instant in UTC, so that periods compare across offsets; NULL
+        // for a time that is not a timestamp (never in a period).
+        if (std::optional<std::string> utc = utc_instant(e.at)) {
+          q->bind(10, *utc);
+        } else {
+          q->bind(10);
+        }
         q->exec();
       }
       prev_hash = std::move(hash);
@@ -535,12 +591,16 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
     }
 
     // Open jobs: replaced too, keeping when each was first scheduled (the
-    // state does not carry it; a new job is scheduled by this command).
+    // state does not carry it): the time of its ServiceScheduled event,
+    // among these events for a new job.
     std::map<std::string, std::string, std::less<>> scheduled;
     {
       Query q = impl_->query(kJobSchedules);
       q->bind(1, after.id);
       while (q->executeStep()) scheduled.emplace(q->getColumn(0).getString(), q->getColumn(1).getString());
+    }
+    for (const Event& e : events) {
+      if (e.type == EventType::service_scheduled) scheduled.emplace(e.data.str("job"), e.at);
     }
     if (!scheduled.empty()) {
       Query q = impl_->query(kDeleteJobs);
@@ -586,6 +646,13 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
       Query q = impl_->query(kUpsertOrg);
       q->bind(1, bundle.org_source);
       q->bind(2, at);
+      q->exec();
+    }
+    if (!bundle.indicators_source.empty()) {
+      Query q = impl_->query(kUpsertDocument);
+      q->bind(1, std::string(kIndicatorsDocument));
+      q->bind(2, bundle.indicators_source);
+      q->bind(3, at);
       q->exec();
     }
     for (const LoadedProcess& lp : bundle.processes) {
@@ -737,6 +804,149 @@ Result<std::vector<OutboxRow>> SqliteStore::outbox() {
       row.text = q->getColumn(4).getString();
       row.at = q->getColumn(5).getString();
       out.push_back(std::move(row));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::events_between(const std::string& from, const std::string& to) {
+  // Both bounds as UTC instants, the form of the at_utc column.
+  auto bound = [](const std::string& text, std::string_view name) -> Result<std::optional<std::string>> {
+    if (text.empty()) return std::optional<std::string>();
+    std::optional<std::string> utc = utc_instant(text);
+    if (!utc) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("the {} bound \"{}\" is not a timestamp (expected ISO-8601 like "
+                                    "2026-11-23T15:04:05+03:00)",
+                                    name, text));
+    }
+    return utc;
+  };
+  Result<std::optional<std::string>> lo = bound(from, "from");
+  if (!lo) return lo.error();
+  Result<std::optional<std::string>> hi = bound(to, "to");
+  if (!hi) return hi.error();
+  try {
+    std::vector<StoredEvent> out;
+    Query q = impl_->query(kEventsBetween);
+    if (*lo) {
+      q->bind(1, **lo);
+    } else {
+      q->bind(1);
+    }
+    if (*hi) {
+      q->bind(2, **hi);
+    } else {
+      q->bind(2);
+    }
+    while (q->executeStep()) {
+      StoredEvent se;
+      se.instance = q->getColumn(0).getString();
+      se.seq = q->getColumn(1).getInt64();
+      Result<Event> e = read_event(*q, 2, se.instance, se.seq);
+      if (!e) return e.error();
+      se.event = std::move(e).value();
+      out.push_back(std::move(se));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+// ---- access for the audit (storage/audit.cpp) ---------------------------------
+
+struct StoreAccess {
+  static SQLite::Database& db(SqliteStore& s) { return s.impl_->db; }
+  static const std::string& path(SqliteStore& s) { return s.impl_->path; }
+};
+
+SQLite::Database& storage_internal::connection(SqliteStore& store) { return StoreAccess::db(store); }
+const std::string& storage_internal::path_of(SqliteStore& store) { return StoreAccess::path(store); }
+
+Result<std::optional<std::string>> SqliteStore::document(const std::string& name) {
+  try {
+    Query q = impl_->query(kSelectDocument);
+    q->bind(1, name);
+    if (!q->executeStep()) return std::optional<std::string>();
+    return std::optional<std::string>(q->getColumn(0).getString());
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+// ---- Group commit, inbox pages, durability (bench/, docs/performance.md) ------
+
+Status SqliteStore::begin_batch() {
+  if (impl_->in_batch) return make_error(ErrorCode::internal, "a batch was begun inside another batch");
+  try {
+    impl_->db.exec("BEGIN IMMEDIATE");
+    impl_->in_batch = true;
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Status SqliteStore::commit_batch() {
+  if (!impl_->in_batch) return make_error(ErrorCode::internal, "commit_batch was called outside a batch");
+  impl_->in_batch = false;
+  try {
+    impl_->db.exec("COMMIT");
+    return {};
+  } catch (const SQLite::Exception& e) {
+    Error err = sqlite_error(e, impl_->path);
+    // A failed COMMIT may leave the transaction open: none of it is kept.
+    try {
+      impl_->db.exec("ROLLBACK");
+    } catch (const SQLite::Exception&) {
+      // Already rolled back by SQLite.
+    }
+    return err;
+  }
+}
+
+void SqliteStore::rollback_batch() {
+  if (!impl_->in_batch) return;
+  impl_->in_batch = false;
+  try {
+    impl_->db.exec("ROLLBACK");
+  } catch (const SQLite::Exception&) {
+    // Nothing more to undo: SQLite already rolled back (or will on close).
+  }
+}
+
+Status SqliteStore::set_durability(Durability durability) {
+  try {
+    impl_->db.exec(durability == Durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+namespace {
+// Walks tasks_inbox_order (schema.cpp) and stops after `limit` rows: no sort,
+// and a role check per row read.
+const std::string kInboxPageSql = std::string(kTaskColumns) +
+                                  "WHERE EXISTS (SELECT 1 FROM task_roles r WHERE r.task = t.task "
+                                  "AND r.role IN (SELECT value FROM json_each(?1)))" +
+                                  kTaskOrder + " LIMIT ?2";
+}  // namespace
+
+Result<std::vector<InboxRow>> SqliteStore::inbox_page(const std::vector<std::string>& roles, int limit) {
+  try {
+    std::vector<InboxRow> out;
+    if (roles.empty() || limit <= 0) return out;
+    Query q = impl_->query(kInboxPageSql.c_str());
+    q->bind(1, string_array(roles).dump());
+    q->bind(2, limit);
+    while (q->executeStep()) {
+      Result<InboxRow> row = impl_->read_task_row(*q);
+      if (!row) return row.error();
+      out.push_back(std::move(row).value());
     }
     return out;
   } catch (const SQLite::Exception& e) {

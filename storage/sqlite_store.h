@@ -77,6 +77,8 @@ struct OutboxRow {
   std::string at;
 };
 
+struct StoreAccess;
+
 class SqliteStore : public EventStore {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for tests),
@@ -93,6 +95,11 @@ class SqliteStore : public EventStore {
   Status append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
                 const std::vector<Event>& events) override;
   Result<std::vector<std::string>> instances_with_pending_jobs() override;
+  // Group commit: BEGIN IMMEDIATE ... COMMIT around many appends, each append
+  // then a savepoint of its own (see EventStore).
+  Status begin_batch() override;
+  Status commit_batch() override;
+  void rollback_batch() override;
 
   // Handlers used to recompile stored definitions (for `do:` checks); may be
   // null. Set once after open.
@@ -122,7 +129,22 @@ class SqliteStore : public EventStore {
   // deploy() stores Bundle::indicators_source under that name.
   Result<std::optional<std::string>> document(const std::string& name);
 
+  // The first `limit` open tasks any of `roles` may act on, in inbox order:
+  // one page of inbox(), read through the index that holds that order
+  // (tasks_inbox_order), so a page costs the same at a thousand open tasks
+  // and at a million.
+  Result<std::vector<InboxRow>> inbox_page(const std::vector<std::string>& roles, int limit);
+
+  // How durable each commit is. normal (the default: synchronous=NORMAL in
+  // WAL mode) may lose the last commits on a power cut, never consistency;
+  // full (synchronous=FULL) syncs the log at every commit.
+  enum class Durability { normal, full };
+  Status set_durability(Durability durability);
+
  private:
+  // The audit (storage/audit.cpp) reads the tables as they are, not through
+  // the caches; storage_internal::connection() gives it the connection.
+  friend struct StoreAccess;
   struct Impl;
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -198,3 +198,14 @@ TEST_CASE("users lists the org chart with roles") {
     }
   CHECK(found);
 }
+
+TEST_CASE("a mistyped command or a malformed global option is exit 2 with the reason") {
+  Env env(false);
+  Run r = env.rg({"inbxo", "--as", "ivanova"});
+  CHECK(r.code == 2);
+  CHECK(contains(r.err, "unknown command \"inbxo\""));
+  Run now = run_program(REGLAMENT_BIN, {"--db", env.db(), "--now", "23.11.2026", "inbox", "--as", "ivanova"});
+  CHECK(now.code == 2);
+  CHECK(contains(now.err, "--now"));
+  CHECK_FALSE(std::filesystem::exists(env.db()));
+}

@@ -745,5 +745,83 @@ TEST_CASE("a whole instance run through the runtime is stored, projected and rep
   CHECK(static_cast<int64_t>(events->size()) == finished->state.seq);
 }
 
+// ---- periods and documents ------------------------------------------------------
+
+std::vector<std::string> event_keys(const std::vector<StoredEvent>& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r.instance + "#" + std::to_string(r.seq));
+  return out;
+}
+
+TEST_CASE("events_between compares instants across UTC offsets, from inclusive and to exclusive") {
+  auto store = deployed_store();
+  Deployed def = callback_v1(*store);
+  // given instance 1 started at 10:00 Moscow time (07:00Z) and instance 2 at 08:30Z written in UTC,
+  // and instance 3 at 06:00 in New York (11:00Z)
+  Started one = started("1", "ООО Ромашка", "2024-03-04T10:00:00+03:00");
+  Started two = started("2", "ООО Лютик", "2024-03-04T08:30:00Z");
+  Started three = started("3", "ООО Василёк", "2024-03-04T06:00:00-05:00");
+  REQUIRE(store->append(def, one.state, 0, one.events).ok());
+  REQUIRE(store->append(def, two.state, 0, two.events).ok());
+  REQUIRE(store->append(def, three.state, 0, three.events).ok());
+
+  // when every event is asked for, then they come in instant order, not text order
+  auto all = store->events_between("", "");
+  REQUIRE(all.ok());
+  CHECK(event_keys(*all) == std::vector<std::string>{"1#1", "1#2", "2#1", "2#2", "3#1", "3#2"});
+  CHECK((*all)[4].event == three.events[0]);
+
+  // when the period is 08:30Z (written as 11:30+03:00) to 11:00Z
+  auto mid = store->events_between("2024-03-04T11:30:00+03:00", "2024-03-04T11:00:00Z");
+  REQUIRE(mid.ok());
+  // then the start bound is included and the end bound is not
+  CHECK(event_keys(*mid) == std::vector<std::string>{"2#1", "2#2"});
+
+  // when only one bound is given, the other is open
+  CHECK(event_keys(*store->events_between("2024-03-04T08:00:00Z", "")) ==
+        std::vector<std::string>{"2#1", "2#2", "3#1", "3#2"});
+  CHECK(event_keys(*store->events_between("", "2024-03-04T07:00:00.001Z")) ==
+        std::vector<std::string>{"1#1", "1#2"});
+}
+
+TEST_CASE("events_between refuses a bound that is not a timestamp") {
+  auto store = deployed_store();
+  auto bad = store->events_between("yesterday", "");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == ErrorCode::invalid);
+  CHECK(bad.error().message.find("\"yesterday\"") != std::string::npos);
+  auto bad_date = store->events_between("", "2024-02-30T00:00:00Z");
+  REQUIRE_FALSE(bad_date.ok());
+  CHECK(bad_date.error().code == ErrorCode::invalid);
+}
+
+TEST_CASE("deploy stores the indicators file as a document, and a deploy without one keeps it") {
+  auto store = open_store();
+  // given nothing deployed, there is no indicators document
+  auto none = store->document("indicators");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+
+  // when a bundle with indicators is deployed
+  Bundle b = load();
+  b.indicators_source = "indicators:\n  - code: ПП1\n";
+  REQUIRE(store->deploy(b, "2024-03-01T09:00:00+03:00").ok());
+  // then its text comes back under "indicators"
+  auto doc = store->document("indicators");
+  REQUIRE(doc.ok());
+  REQUIRE(doc->has_value());
+  CHECK(**doc == "indicators:\n  - code: ПП1\n");
+  CHECK_FALSE(store->document("controls")->has_value());
+
+  // when a bundle without indicators is deployed, the last text stays
+  REQUIRE(store->deploy(load(), "2024-03-02T09:00:00+03:00").ok());
+  CHECK(**store->document("indicators") == "indicators:\n  - code: ПП1\n");
+
+  // when changed indicators are deployed, the new text replaces it
+  b.indicators_source = "indicators: []\n";
+  REQUIRE(store->deploy(b, "2024-03-03T09:00:00+03:00").ok());
+  CHECK(**store->document("indicators") == "indicators: []\n");
+}
+
 }  // namespace
 }  // namespace reglament

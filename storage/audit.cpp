@@ -1,0 +1,832 @@
+// The audit: reads the tables as they are stored (never through the store's
+// caches, never trusting one table to describe another) and checks them
+// against the event log. See storage/audit.h for what is checked and
+// storage/README.md ("Audit") for why each check exists.
+
+#include "storage/audit.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "engine/sha256.h"
+#include "storage/schema_internal.h"
+
+namespace reglament {
+
+using storage_internal::sqlite_error;
+
+namespace {
+
+constexpr const char* kInstanceIds =
+    "SELECT id FROM instances UNION SELECT instance FROM events UNION SELECT instance FROM tasks "
+    "UNION SELECT instance FROM jobs UNION SELECT instance FROM outbox";
+constexpr const char* kEventRows =
+    "SELECT seq, at, actor, type, step, data_json, format, hash, at_utc FROM events WHERE instance = ?1 "
+    "ORDER BY seq";
+constexpr const char* kInstanceRow =
+    "SELECT process, version, status, started_at, updated_at, ended_at, current_json, client, vars_json, "
+    "last_seq FROM instances WHERE id = ?1";
+constexpr const char* kTaskRows =
+    "SELECT task, process, version, step, title, roles_json, claimed_by, created_at FROM tasks "
+    "WHERE instance = ?1";
+constexpr const char* kTaskRoleRows = "SELECT role FROM task_roles WHERE task = ?1 ORDER BY role";
+constexpr const char* kJobRows =
+    "SELECT job, step, handler, attempts, last_error, scheduled_at FROM jobs WHERE instance = ?1";
+constexpr const char* kOutboxRows =
+    "SELECT seq, step, to_addr, text, at FROM outbox WHERE instance = ?1 ORDER BY id";
+constexpr const char* kStrayRoles =
+    "SELECT task, role FROM task_roles WHERE task NOT IN (SELECT task FROM tasks) ORDER BY task, role";
+constexpr const char* kDefinitionRows =
+    "SELECT process, version, hash, sources_json FROM definitions ORDER BY process, version";
+constexpr const char* kTriggers = "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'";
+constexpr const char* kNextInstance = "SELECT value FROM meta WHERE key = 'next_instance'";
+constexpr const char* kHeads =
+    "SELECT e.instance, e.seq, e.hash FROM events e "
+    "JOIN (SELECT instance, max(seq) AS last FROM events GROUP BY instance) h "
+    "ON e.instance = h.instance AND e.seq = h.last";
+constexpr const char* kSealsByPrefix =
+    "SELECT digest, at, heads_json, instances, events FROM seals WHERE substr(digest, 1, length(?1)) = ?1 "
+    "ORDER BY id";
+constexpr const char* kAllSeals = "SELECT digest, at, heads_json, instances, events FROM seals ORDER BY id";
+constexpr const char* kInsertSeal =
+    "INSERT INTO seals (digest, at, heads_json, instances, events) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+std::string text_or_empty(const SQLite::Column& c) { return c.isNull() ? std::string() : c.getString(); }
+
+// "null" for an absent value, the text quoted otherwise: how findings show values.
+std::string shown(const std::string& s) { return s.empty() ? std::string("empty") : "\"" + s + "\""; }
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
+  return out + "]";
+}
+
+Json string_array(const std::vector<std::string>& items) {
+  JsonArray a;
+  for (const auto& s : items) a.emplace_back(s);
+  return Json(std::move(a));
+}
+
+std::optional<std::vector<std::string>> string_items(const std::string& text) {
+  Result<Json> j = parse_json(text);
+  if (!j || !j->is_array()) return std::nullopt;
+  std::vector<std::string> out;
+  for (const Json& v : j->as_array()) {
+    if (!v.is_string()) return std::nullopt;
+    out.push_back(v.as_string());
+  }
+  return out;
+}
+
+// Collapses runs of whitespace, so a trigger's text compares by its tokens.
+std::string squeeze(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+bool is_hex(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::optional<int64_t> as_number(const std::string& s) {
+  if (s.empty() || s.size() > 18 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+// The rows of one instance's tables, as stored.
+struct InstanceRowData {
+  std::string process;
+  int version = 0;
+  std::string status, started_at, updated_at, ended_at, current_json, client, vars_json;
+  int64_t last_seq = 0;
+};
+
+struct TaskRowData {
+  std::string process;
+  int version = 0;
+  std::string step, title, roles_json, claimed_by, created_at;
+  std::vector<std::string> role_rows;
+};
+
+struct JobRowData {
+  std::string step, handler, last_error, scheduled_at;
+  int attempts = 0;
+};
+
+// One outbox message: (seq, step, to, text, at).
+using Message = std::tuple<int64_t, std::string, std::string, std::string, std::string>;
+
+// Runs the checks over one read snapshot, collecting findings.
+class Auditor {
+ public:
+  Auditor(SqliteStore& store, SQLite::Database& db, AuditReport& report)
+      : store_(store), db_(db), report_(report) {}
+
+  std::vector<std::string> instance_ids() {
+    std::vector<std::string> ids;
+    SQLite::Statement& q = stmt(kInstanceIds);
+    while (q.executeStep()) ids.push_back(q.getColumn(0).getString());
+    done(q);
+    std::sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+      std::optional<int64_t> na = as_number(a), nb = as_number(b);
+      if (na && nb) return *na < *nb;
+      if (na.has_value() != nb.has_value()) return na.has_value();
+      return a < b;
+    });
+    return ids;
+  }
+
+  bool known(const std::string& id) {
+    const std::vector<std::string> ids = instance_ids();
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  }
+
+  std::vector<LoggedEvent> logged_events(const std::string& id, std::vector<std::string>* at_utc = nullptr) {
+    std::vector<LoggedEvent> rows;
+    SQLite::Statement& q = stmt(kEventRows);
+    q.bind(1, id);
+    while (q.executeStep()) {
+      LoggedEvent row;
+      row.seq = q.getColumn(0).getInt64();
+      row.hash = q.getColumn(7).getString();
+      Event e;
+      e.at = q.getColumn(1).getString();
+      e.actor = text_or_empty(q.getColumn(2));
+      e.step = text_or_empty(q.getColumn(4));
+      e.format = q.getColumn(6).getInt();
+      const std::string type = q.getColumn(3).getString();
+      std::optional<EventType> t = parse_event_type(type);
+      Result<Json> data = parse_json(q.getColumn(5).getString());
+      if (!t) {
+        row.unreadable = fmt::format("unknown type \"{}\"", type);
+      } else if (!data || !data->is_object()) {
+        row.unreadable = "its data is not a JSON object";
+      } else if (e.format < 1 || e.format > kEventFormat) {
+        row.unreadable = fmt::format("format {}", e.format);
+      } else {
+        e.type = *t;
+        e.data = std::move(data).value();
+        row.event = std::move(e);
+      }
+      if (at_utc != nullptr) at_utc->push_back(text_or_empty(q.getColumn(8)));
+      rows.push_back(std::move(row));
+    }
+    done(q);
+    return rows;
+  }
+
+  void check_instance(const std::string& id) {
+    std::vector<std::string> at_utc;
+    const std::vector<LoggedEvent> rows = logged_events(id, &at_utc);
+    std::optional<InstanceRowData> inst = instance_row(id);
+    report_.instances += 1;
+    report_.events += static_cast<int64_t>(rows.size());
+
+    if (rows.empty() && !inst) {
+      add(AuditKind::missing, id, 0,
+          fmt::format("instance {} has no events and no instances row, yet other tables name it: its log was "
+                      "deleted",
+                      id));
+    } else if (!inst) {
+      add(AuditKind::projection, id, 0,
+          fmt::format("instance {} has {} events but no row in instances", id, rows.size()));
+    }
+    if (std::optional<ChainBreak> b = check_chain(id, rows, inst ? std::optional(inst->last_seq) : std::nullopt)) {
+      add(b->kind, id, b->seq, b->message);
+    }
+
+    for (const LoggedEvent& row : rows) {
+      if (!row.event) return;  // the chain finding says why; nothing to replay
+    }
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const LoggedEvent& row = rows[i];
+      const std::optional<std::string> utc = utc_instant(row.event->at);
+      if (utc.value_or("") != at_utc[i]) {
+        add(AuditKind::projection, id, row.seq,
+            fmt::format("event {} has at_utc {}, but its time {} is {} in UTC", row.seq, shown(at_utc[i]),
+                        row.event->at, shown(utc.value_or(""))));
+        break;
+      }
+    }
+    std::vector<Event> events;
+    for (const LoggedEvent& row : rows) events.push_back(*row.event);
+
+    const InstanceState state = replay(events);
+    const Process* process = nullptr;
+    if (!events.empty()) process = check_definition_link(id, events.front(), state);
+    if (inst && !events.empty()) compare_instance(id, *inst, state);
+    compare_tasks(id, state, process);
+    compare_jobs(id, state, events);
+    compare_outbox(id, events);
+  }
+
+  void check_definitions() {
+    SQLite::Statement& q = stmt(kDefinitionRows);
+    while (q.executeStep()) {
+      const std::string process = q.getColumn(0).getString();
+      const int version = q.getColumn(1).getInt();
+      const std::string hash = q.getColumn(2).getString();
+      definition_hashes_[{process, version}] = hash;
+      // The loader hashes the canonical encoding of {path: text}; parsing
+      // and dumping the stored encoding gives exactly that text again.
+      Result<Json> files = parse_json(q.getColumn(3).getString());
+      bool readable = files && files->is_object();
+      if (readable) {
+        for (const auto& [path, text] : files->as_object()) readable = readable && text.is_string();
+      }
+      if (!readable || sha256_hex(files->dump()) != hash) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("process \"{}\" version {} was changed after it was deployed: its stored files no longer "
+                        "match its hash",
+                        process, version));
+      }
+    }
+    done(q);
+  }
+
+  void check_protection() {
+    std::map<std::string, std::string> present;
+    std::map<std::string, std::string> table_of;
+    SQLite::Statement& q = stmt(kTriggers);
+    while (q.executeStep()) {
+      present[q.getColumn(0).getString()] = text_or_empty(q.getColumn(2));
+      table_of[q.getColumn(0).getString()] = q.getColumn(1).getString();
+    }
+    done(q);
+    std::set<std::string> expected;
+    for (const auto& [name, sql] : storage_internal::guard_triggers()) {
+      expected.insert(name);
+      auto it = present.find(name);
+      if (it == present.end()) {
+        add(AuditKind::protection, "", 0,
+            fmt::format("the trigger {} is missing: the table it guards could be edited without a trace", name));
+      } else if (squeeze(it->second) != squeeze(sql)) {
+        add(AuditKind::protection, "", 0, fmt::format("the trigger {} was altered", name));
+      }
+    }
+    for (const auto& [name, sql] : present) {
+      if (expected.count(name) == 0) {
+        add(AuditKind::protection, "", 0,
+            fmt::format("an unknown trigger {} is defined on table {}", name, table_of[name]));
+      }
+    }
+  }
+
+  // Ids are handed out in order (meta next_instance) and never skipped, so
+  // an id below it of which nothing remains was deleted, tables and all.
+  void check_handed_out_ids(const std::vector<std::string>& ids) {
+    SQLite::Statement& q = stmt(kNextInstance);
+    std::string next_text = q.executeStep() ? q.getColumn(0).getString() : std::string();
+    done(q);
+    std::optional<int64_t> next = as_number(next_text);
+    if (!next) {
+      add(AuditKind::projection, "", 0, "the instance counter meta next_instance is missing or not a number");
+      return;
+    }
+    std::set<int64_t> present;
+    for (const std::string& id : ids) {
+      if (std::optional<int64_t> n = as_number(id)) present.insert(*n);
+    }
+    if (!present.empty() && *present.rbegin() >= *next) {
+      add(AuditKind::projection, "", 0,
+          fmt::format("the instance counter meta next_instance is {}, but instance {} exists", *next,
+                      *present.rbegin()));
+    }
+    std::vector<int64_t> gone;
+    for (int64_t n = 1; n < *next; ++n) {
+      if (present.count(n) == 0) gone.push_back(n);
+    }
+    for (int64_t n : gone) {
+      add(AuditKind::missing, std::to_string(n), 0,
+          fmt::format("instance {} is missing: ids 1 to {} were handed out, and nothing of instance {} remains", n,
+                      *next - 1, n));
+    }
+  }
+
+  void check_stray_roles() {
+    SQLite::Statement& q = stmt(kStrayRoles);
+    while (q.executeStep()) {
+      const std::string task = q.getColumn(0).getString();
+      add(AuditKind::projection, instance_of(task), 0,
+          fmt::format("task_roles lists task {} for role {}, but tasks has no such task", task,
+                      q.getColumn(1).getString()));
+    }
+    done(q);
+  }
+
+  // Errors are findings too, except a malformed or ambiguous digest.
+  Status check_seal(const std::string& given) {
+    std::string prefix;
+    for (char c : given) prefix += static_cast<char>(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    if (prefix.size() < 8 || prefix.size() > 64 || !is_hex(prefix)) {
+      return make_error(
+          ErrorCode::invalid,
+          fmt::format("\"{}\" is not a seal digest (8 to 64 hex digits, as `reglament seal` printed)", given));
+    }
+    std::vector<std::pair<SealRecord, std::string>> found;
+    SQLite::Statement& q = stmt(kSealsByPrefix);
+    q.bind(1, prefix);
+    while (q.executeStep()) found.emplace_back(read_seal(q), q.getColumn(2).getString());
+    done(q);
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.first.digest < b.first.digest; });
+    found.erase(std::unique(found.begin(), found.end(),
+                            [](const auto& a, const auto& b) { return a.first.digest == b.first.digest; }),
+                found.end());
+    if (found.size() > 1) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("several seals begin with {}; give more of the digest", prefix));
+    }
+    if (found.empty()) {
+      add(AuditKind::seal, "", 0,
+          fmt::format("no seal {} is recorded in this database: the seals were altered, or the digest is not "
+                      "from this database",
+                      prefix));
+      return {};
+    }
+    const SealRecord& record = found.front().first;
+    report_.seal = record;
+    Result<Json> heads_json = parse_json(found.front().second);
+    Result<SealContent> content = heads_json ? decode_seal(*heads_json) : Result<SealContent>(heads_json.error());
+    if (!content || seal_digest(*content) != record.digest ||
+        static_cast<int64_t>(content->heads.size()) != record.instances) {
+      add(AuditKind::seal, "", 0,
+          fmt::format("the recorded seal {} was altered: what it records no longer gives its digest",
+                      record.digest.substr(0, 16)));
+      return {};
+    }
+
+    for (const SealHead& head : content->heads) {
+      const std::vector<LoggedEvent> rows = logged_events(head.instance);
+      if (rows.empty()) {
+        add(AuditKind::seal, head.instance, 0,
+            fmt::format("instance {} was deleted after the seal, which recorded {} events of it", head.instance,
+                        head.seq));
+        continue;
+      }
+      std::vector<LoggedEvent> prefix_rows;
+      for (const LoggedEvent& r : rows) {
+        if (r.seq <= head.seq) prefix_rows.push_back(r);
+      }
+      if (std::optional<ChainBreak> b = check_chain(head.instance, prefix_rows, head.seq)) {
+        add(AuditKind::seal, head.instance, b->seq,
+            fmt::format("instance {} changed before the seal: {}", head.instance, b->message));
+      } else if (prefix_rows.back().hash != head.hash) {
+        add(AuditKind::seal, head.instance, head.seq,
+            fmt::format(
+                "instance {} was rewritten before the seal: its event {} is not the one sealed, though its "
+                "chain was recomputed to look whole",
+                head.instance, head.seq));
+      }
+    }
+    for (const SealedDefinition& d : content->definitions) {
+      auto it = definition_hashes_.find({d.process, d.version});
+      if (it == definition_hashes_.end()) {
+        add(AuditKind::seal, "", 0,
+            fmt::format("process \"{}\" version {} was deleted after the seal", d.process, d.version));
+      } else if (it->second != d.hash) {
+        add(AuditKind::seal, "", 0,
+            fmt::format("process \"{}\" version {} was replaced after the seal", d.process, d.version));
+      }
+    }
+    return {};
+  }
+
+  // What a seal taken now covers.
+  SealContent current_seal() {
+    SealContent seal;
+    SQLite::Statement& q = stmt(kHeads);
+    while (q.executeStep()) {
+      seal.heads.push_back(
+          SealHead{q.getColumn(0).getString(), q.getColumn(1).getInt64(), q.getColumn(2).getString()});
+    }
+    done(q);
+    for (const auto& [key, hash] : definition_hashes_) {
+      seal.definitions.push_back(SealedDefinition{key.first, key.second, hash});
+    }
+    return seal;
+  }
+
+  static SealRecord read_seal(SQLite::Statement& q) {
+    SealRecord r;
+    r.digest = q.getColumn(0).getString();
+    r.at = q.getColumn(1).getString();
+    r.instances = q.getColumn(3).getInt64();
+    r.events = q.getColumn(4).getInt64();
+    return r;
+  }
+
+  SQLite::Statement& stmt(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it == statements_.end())
+      it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+    it->second->reset();
+    it->second->clearBindings();
+    return *it->second;
+  }
+
+ private:
+  static void done(SQLite::Statement& q) { q.reset(); }
+
+  void add(AuditKind kind, std::string instance, int64_t seq, std::string message) {
+    report_.findings.push_back(AuditFinding{kind, std::move(instance), seq, std::move(message)});
+  }
+
+  std::optional<InstanceRowData> instance_row(const std::string& id) {
+    SQLite::Statement& q = stmt(kInstanceRow);
+    q.bind(1, id);
+    std::optional<InstanceRowData> out;
+    if (q.executeStep()) {
+      InstanceRowData r;
+      r.process = q.getColumn(0).getString();
+      r.version = q.getColumn(1).getInt();
+      r.status = q.getColumn(2).getString();
+      r.started_at = q.getColumn(3).getString();
+      r.updated_at = q.getColumn(4).getString();
+      r.ended_at = text_or_empty(q.getColumn(5));
+      r.current_json = q.getColumn(6).getString();
+      r.client = text_or_empty(q.getColumn(7));
+      r.vars_json = q.getColumn(8).getString();
+      r.last_seq = q.getColumn(9).getInt64();
+      out = std::move(r);
+    }
+    done(q);
+    return out;
+  }
+
+  // The first event names the definition version and its content hash; they
+  // must still be what is deployed. Returns the compiled process, for step
+  // titles, when it loads.
+  const Process* check_definition_link(const std::string& id, const Event& first, const InstanceState& state) {
+    if (first.type != EventType::instance_started) {
+      add(AuditKind::changed, id, 1, fmt::format("event 1 of instance {} is not InstanceStarted", id));
+      return nullptr;
+    }
+    auto it = definition_hashes_.find({state.process, state.version});
+    if (it == definition_hashes_.end()) {
+      add(AuditKind::definition, id, 1,
+          fmt::format("instance {} was started on process \"{}\" version {}, which is not deployed", id,
+                      state.process, state.version));
+      return nullptr;
+    }
+    if (it->second != state.hash) {
+      add(AuditKind::definition, id, 1,
+          fmt::format("instance {} was started on process \"{}\" version {} with hash {}, but that version's hash "
+                      "is now {}",
+                      id, state.process, state.version, state.hash.substr(0, 12), it->second.substr(0, 12)));
+      return nullptr;
+    }
+    auto key = std::make_pair(state.process, state.version);
+    auto cached = processes_.find(key);
+    if (cached == processes_.end()) {
+      Result<Deployed> d = store_.definition(state.process, state.version);
+      cached = processes_.emplace(key, d ? d->process : nullptr).first;
+    }
+    return cached->second.get();
+  }
+
+  void compare_instance(const std::string& id, const InstanceRowData& row, const InstanceState& s) {
+    auto differ = [&](std::string_view column, const std::string& stored, const std::string& expected) {
+      if (stored == expected) return;
+      add(AuditKind::projection, id, 0,
+          fmt::format("instance {}: instances.{} is {}, but the events say {}", id, column, shown(stored),
+                      shown(expected)));
+    };
+    differ("process", row.process, s.process);
+    differ("version", std::to_string(row.version), std::to_string(s.version));
+    differ("status", row.status, s.status);
+    differ("started_at", row.started_at, s.started_at);
+    differ("updated_at", row.updated_at, s.updated_at);
+    differ("ended_at", row.ended_at, s.ended_at);
+    std::optional<std::vector<std::string>> current = string_items(row.current_json);
+    differ("current_json", current ? joined(*current) : row.current_json, joined(s.current));
+    auto client = s.variables.find("client");
+    differ("client", row.client,
+           client != s.variables.end() && client->second.is_string() ? client->second.as_string() : "");
+    Result<Json> vars = parse_json(row.vars_json);
+    const Json expected_vars(s.variables);
+    if (!vars || !(*vars == expected_vars)) {
+      // Name the variables that differ rather than dumping both objects.
+      std::vector<std::string> names;
+      const JsonObject none;
+      const JsonObject& stored = vars && vars->is_object() ? vars->as_object() : none;
+      std::set<std::string> all;
+      for (const auto& [k, v] : stored) all.insert(k);
+      for (const auto& [k, v] : s.variables) all.insert(k);
+      for (const std::string& k : all) {
+        auto a = stored.find(k);
+        auto b = s.variables.find(k);
+        if (a == stored.end() || b == s.variables.end() || !(a->second == b->second)) names.push_back(k);
+      }
+      add(AuditKind::projection, id, 0,
+          fmt::format("instance {}: instances.vars_json differs from the events in {}", id,
+                      vars ? joined(names) : std::string("every variable (it is not JSON)")));
+    }
+  }
+
+  void compare_tasks(const std::string& id, const InstanceState& s, const Process* process) {
+    std::map<std::string, TaskRowData> stored;
+    {
+      SQLite::Statement& q = stmt(kTaskRows);
+      q.bind(1, id);
+      while (q.executeStep()) {
+        TaskRowData t;
+        t.process = q.getColumn(1).getString();
+        t.version = q.getColumn(2).getInt();
+        t.step = q.getColumn(3).getString();
+        t.title = q.getColumn(4).getString();
+        t.roles_json = q.getColumn(5).getString();
+        t.claimed_by = text_or_empty(q.getColumn(6));
+        t.created_at = q.getColumn(7).getString();
+        stored.emplace(q.getColumn(0).getString(), std::move(t));
+      }
+      done(q);
+    }
+    for (auto& [task, t] : stored) {
+      SQLite::Statement& q = stmt(kTaskRoleRows);
+      q.bind(1, task);
+      while (q.executeStep()) t.role_rows.push_back(q.getColumn(0).getString());
+      done(q);
+    }
+
+    std::set<std::string> expected_ids;
+    for (const auto& [task_id, task] : s.tasks) {
+      if (!task.open) continue;
+      const Task* t = &task;
+      expected_ids.insert(task_id);
+      auto it = stored.find(task_id);
+      if (it == stored.end()) {
+        add(AuditKind::projection, id, 0,
+            t->step.empty() ? fmt::format("task {} is open by the events, but tasks has no row for it", task_id)
+                            : fmt::format("task {} (step {}) is open by the events, but tasks has no row for it",
+                                          task_id, t->step));
+        continue;
+      }
+      const TaskRowData& row = it->second;
+      auto differ = [&](std::string_view column, const std::string& a, const std::string& b) {
+        if (a == b) return;
+        add(AuditKind::projection, id, 0,
+            fmt::format("task {}: tasks.{} is {}, but the events say {}", task_id, column, shown(a), shown(b)));
+      };
+      differ("claimed_by", row.claimed_by, t->claimed_by);
+      differ("step", row.step, t->step);
+      differ("created_at", row.created_at, t->created_at);
+      differ("process", row.process, s.process);
+      differ("version", std::to_string(row.version), std::to_string(s.version));
+      if (process != nullptr) {
+        const Step* step = process->step(t->step);
+        differ("title", row.title, step != nullptr ? step->title : std::string());
+      }
+      std::optional<std::vector<std::string>> roles = string_items(row.roles_json);
+      differ("roles_json", roles ? joined(*roles) : row.roles_json, joined(t->roles));
+      std::vector<std::string> want = t->roles;
+      std::sort(want.begin(), want.end());
+      want.erase(std::unique(want.begin(), want.end()), want.end());
+      if (row.role_rows != want) {
+        add(AuditKind::projection, id, 0,
+            fmt::format("task {}: task_roles lists it for {}, but the events say {}", task_id,
+                        joined(row.role_rows), joined(want)));
+      }
+    }
+    for (const auto& [task, row] : stored) {
+      if (expected_ids.count(task) != 0) continue;
+      const Task* t = s.task(task);
+      add(AuditKind::projection, id, 0,
+          t != nullptr ? fmt::format("task {} has a row in tasks, but the events say it was completed by {}", task,
+                                     t->completed_by.empty() ? std::string("someone") : t->completed_by)
+                       : fmt::format("task {} has a row in tasks, but no event ever created it", task));
+    }
+  }
+
+  void compare_jobs(const std::string& id, const InstanceState& s, const std::vector<Event>& events) {
+    std::map<std::string, JobRowData> stored;
+    {
+      SQLite::Statement& q = stmt(kJobRows);
+      q.bind(1, id);
+      while (q.executeStep()) {
+        JobRowData j;
+        j.step = q.getColumn(1).getString();
+        j.handler = q.getColumn(2).getString();
+        j.attempts = q.getColumn(3).getInt();
+        j.last_error = text_or_empty(q.getColumn(4));
+        j.scheduled_at = q.getColumn(5).getString();
+        stored.emplace(q.getColumn(0).getString(), std::move(j));
+      }
+      done(q);
+    }
+    std::map<std::string, std::string> scheduled_at;
+    for (const Event& e : events) {
+      if (e.type == EventType::service_scheduled) scheduled_at.emplace(e.data.str("job"), e.at);
+    }
+    std::set<std::string> expected_ids;
+    for (const auto& [job_id, job] : s.jobs) {
+      if (!job.open) continue;
+      const Job* j = &job;
+      expected_ids.insert(job_id);
+      auto it = stored.find(job_id);
+      if (it == stored.end()) {
+        add(AuditKind::projection, id, 0,
+            fmt::format("job {} (step {}) is open by the events, but jobs has no row for it", job_id, j->step));
+        continue;
+      }
+      auto differ = [&](std::string_view column, const std::string& a, const std::string& b) {
+        if (a == b) return;
+        add(AuditKind::projection, id, 0,
+            fmt::format("job {}: jobs.{} is {}, but the events say {}", job_id, column, shown(a), shown(b)));
+      };
+      differ("step", it->second.step, j->step);
+      differ("handler", it->second.handler, j->handler);
+      differ("attempts", std::to_string(it->second.attempts), std::to_string(j->attempts));
+      differ("last_error", it->second.last_error, j->last_error);
+      differ("scheduled_at", it->second.scheduled_at, scheduled_at[job_id]);
+    }
+    for (const auto& [job, row] : stored) {
+      if (expected_ids.count(job) == 0) {
+        add(AuditKind::projection, id, 0,
+            fmt::format("job {} has a row in jobs, but the events show no such open job", job));
+      }
+    }
+  }
+
+  void compare_outbox(const std::string& id, const std::vector<Event>& events) {
+    std::vector<Message> expected;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const Event& e = events[i];
+      if (e.type != EventType::service_completed || !e.data.get("messages").is_array()) continue;
+      for (const Json& m : e.data.get("messages").as_array()) {
+        expected.emplace_back(static_cast<int64_t>(i) + 1, e.step, m.str("to"), m.str("text"), e.at);
+      }
+    }
+    std::vector<Message> stored;
+    {
+      SQLite::Statement& q = stmt(kOutboxRows);
+      q.bind(1, id);
+      while (q.executeStep()) {
+        stored.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getString(), q.getColumn(2).getString(),
+                            q.getColumn(3).getString(), q.getColumn(4).getString());
+      }
+      done(q);
+    }
+    std::sort(expected.begin(), expected.end());
+    std::sort(stored.begin(), stored.end());
+    std::vector<Message> lost, extra;
+    std::set_difference(expected.begin(), expected.end(), stored.begin(), stored.end(), std::back_inserter(lost));
+    std::set_difference(stored.begin(), stored.end(), expected.begin(), expected.end(), std::back_inserter(extra));
+    for (const Message& m : lost) {
+      add(AuditKind::projection, id, std::get<0>(m),
+          fmt::format("the message to {} written by event {} is missing from the outbox", std::get<2>(m),
+                      std::get<0>(m)));
+    }
+    for (const Message& m : extra) {
+      add(AuditKind::projection, id, std::get<0>(m),
+          fmt::format("the outbox holds a message to {} for event {} that no event wrote", std::get<2>(m),
+                      std::get<0>(m)));
+    }
+  }
+
+  SqliteStore& store_;
+  SQLite::Database& db_;
+  AuditReport& report_;
+  std::map<std::pair<std::string, int>, std::string> definition_hashes_;
+  std::map<std::pair<std::string, int>, std::shared_ptr<const Process>> processes_;
+  // Declared last: finalized before anything they could refer to.
+  std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
+// Every check of verify_log, inside the caller's transaction.
+Status run_checks(Auditor& a, const VerifyOptions& options) {
+  a.check_protection();
+  a.check_definitions();
+  if (options.instance.empty()) {
+    const std::vector<std::string> ids = a.instance_ids();
+    for (const std::string& id : ids) a.check_instance(id);
+    a.check_handed_out_ids(ids);
+    a.check_stray_roles();
+  } else {
+    a.check_instance(options.instance);
+  }
+  if (!options.against.empty()) return a.check_seal(options.against);
+  return {};
+}
+
+}  // namespace
+
+Result<AuditReport> verify_log(SqliteStore& store, const VerifyOptions& options) {
+  SQLite::Database& db = storage_internal::connection(store);
+  try {
+    AuditReport report;
+    // One snapshot for every read, so a writer committing meanwhile cannot
+    // make the tables disagree with each other.
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::DEFERRED);
+    {
+      Auditor a(store, db, report);
+      if (!options.instance.empty() && !a.known(options.instance)) {
+        // An id that was handed out is reported as deleted by the checks
+        // below; one that never was is simply unknown.
+        SQLite::Statement q(db, kNextInstance);
+        std::optional<int64_t> next = q.executeStep() ? as_number(q.getColumn(0).getString()) : std::nullopt;
+        std::optional<int64_t> n = as_number(options.instance);
+        if (!next || !n || *n < 1 || *n >= *next) {
+          return make_error(ErrorCode::not_found,
+                            fmt::format("no instance \"{}\"; see reglament instances", options.instance));
+        }
+        report.findings.push_back(
+            AuditFinding{AuditKind::missing, options.instance, 0,
+                         fmt::format("instance {} is missing: its id was handed out, and nothing of it remains",
+                                     options.instance)});
+      }
+      if (Status st = run_checks(a, options); !st.ok()) return st.error();
+    }
+    tx.commit();
+    return report;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, storage_internal::path_of(store));
+  }
+}
+
+Result<SealRecord> seal_log(SqliteStore& store, const std::string& at) {
+  SQLite::Database& db = storage_internal::connection(store);
+  try {
+    // The write lock first: nothing can be appended between the check and
+    // the seal, so the seal covers exactly what was verified.
+    SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+    SealRecord record;
+    {
+      AuditReport report;
+      Auditor a(store, db, report);
+      if (Status st = run_checks(a, VerifyOptions{}); !st.ok()) return st.error();
+      if (!report.ok()) {
+        const AuditFinding& f = report.findings.front();
+        return make_error(ErrorCode::integrity,
+                          fmt::format("the log does not verify, so it cannot be sealed ({} problem{}, the first: "
+                                      "{}); see reglament verify",
+                                      report.findings.size(), report.findings.size() == 1 ? "" : "s", f.message));
+      }
+      const SealContent content = a.current_seal();
+      record.digest = seal_digest(content);
+      record.at = at;
+      record.instances = static_cast<int64_t>(content.heads.size());
+      for (const SealHead& h : content.heads) record.events += h.seq;
+      SQLite::Statement& q = a.stmt(kInsertSeal);
+      q.bind(1, record.digest);
+      q.bind(2, record.at);
+      q.bind(3, encode_seal(content).dump());
+      q.bind(4, record.instances);
+      q.bind(5, record.events);
+      q.exec();
+      q.reset();
+    }
+    tx.commit();
+    return record;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, storage_internal::path_of(store));
+  }
+}
+
+Result<std::vector<SealRecord>> recorded_seals(SqliteStore& store) {
+  SQLite::Database& db = storage_internal::connection(store);
+  try {
+    std::vector<SealRecord> out;
+    SQLite::Statement q(db, kAllSeals);
+    while (q.executeStep()) {
+      SealRecord r;
+      r.digest = q.getColumn(0).getString();
+      r.at = q.getColumn(1).getString();
+      r.instances = q.getColumn(3).getInt64();
+      r.events = q.getColumn(4).getInt64();
+      out.push_back(std::move(r));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, storage_internal::path_of(store));
+  }
+}
+
+}  // namespace reglament
