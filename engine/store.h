@@ -48,6 +48,21 @@ class EventStore {
   // Instances with service jobs still to run (scheduled, or failed and due for
   // another attempt), oldest first.
   virtual Result<std::vector<std::string>> instances_with_pending_jobs() = 0;
+
+  // ---- Group commit (Runtime::execute_batch) ----------------------------------
+  // Between begin_batch() and commit_batch() every append joins one
+  // transaction, so many commands cost one durable commit. Each append still
+  // succeeds or fails whole: a failed append leaves nothing behind and does
+  // not undo the appends before it. Reads in between see the batch's own
+  // appends. commit_batch() makes all of them durable at once, or none (on
+  // error the batch is rolled back); rollback_batch() discards them.
+  // REQUIRES: batches do not nest; every begin_batch() that succeeded is
+  // followed by exactly one commit_batch() or rollback_batch().
+  // The defaults suit a store whose appends are durable one by one: each
+  // append stays its own transaction.
+  virtual Status begin_batch() { return {}; }
+  virtual Status commit_batch() { return {}; }
+  virtual void rollback_batch() {}
 };
 
 }  // namespace reglament
