@@ -34,27 +34,76 @@ Result<Outcome> Runtime::start(const std::string& process, JsonObject variables,
   return submit(std::move(cmd), process);
 }
 
+Status Runtime::resolve_instance(Command& cmd) {
+  if (!cmd.instance.empty()) return {};
+  const std::string* task = nullptr;
+  if (auto* c = std::get_if<ClaimTask>(&cmd.body)) task = &c->task;
+  if (auto* c = std::get_if<UnclaimTask>(&cmd.body)) task = &c->task;
+  if (auto* c = std::get_if<CompleteTask>(&cmd.body)) task = &c->task;
+  if (auto* c = std::get_if<RecordServiceResult>(&cmd.body)) task = &c->job;
+  if (task == nullptr || task->empty()) return make_error(ErrorCode::invalid, "no task given");
+  cmd.instance = instance_of(*task);
+  return {};
+}
+
 Result<Outcome> Runtime::execute(Command cmd) {
-  if (cmd.instance.empty()) {
-    const std::string* task = nullptr;
-    if (auto* c = std::get_if<ClaimTask>(&cmd.body)) task = &c->task;
-    if (auto* c = std::get_if<UnclaimTask>(&cmd.body)) task = &c->task;
-    if (auto* c = std::get_if<CompleteTask>(&cmd.body)) task = &c->task;
-    if (auto* c = std::get_if<RecordServiceResult>(&cmd.body)) task = &c->job;
-    if (task == nullptr || task->empty()) return make_error(ErrorCode::invalid, "no task given");
-    cmd.instance = instance_of(*task);
-  }
+  if (Status st = resolve_instance(cmd); !st.ok()) return st.error();
   return submit(std::move(cmd), "");
 }
 
+Result<std::vector<Result<Outcome>>> Runtime::execute_batch(std::vector<BatchCommand> commands) {
+  std::vector<Result<Outcome>> results;
+  std::vector<std::string> ats;
+  results.reserve(commands.size());
+  ats.reserve(commands.size());
+  if (Status st = store_.begin_batch(); !st.ok()) return st.error();
+  auto org = store_.org();
+  if (!org.ok()) {
+    store_.rollback_batch();
+    return org.error();
+  }
+  for (BatchCommand& bc : commands) {
+    Command& cmd = bc.command;
+    ats.push_back(cmd.at);
+    const bool starting = std::holds_alternative<StartInstance>(cmd.body);
+    if (!starting) {
+      if (Status st = resolve_instance(cmd); !st.ok()) {
+        results.emplace_back(st.error());
+        continue;
+      }
+    }
+    // A rejected command appends nothing (decide answered before append, or
+    // append undid its own part), so the batch goes on.
+    results.push_back(commit(std::move(cmd), starting ? bc.process : std::string(), &*org));
+  }
+  if (Status st = store_.commit_batch(); !st.ok()) {
+    states_.clear();  // they ran ahead of a log that did not keep them
+    return st.error();
+  }
+  run_jobs_batched(results, ats);
+  return results;
+}
+
 Result<Outcome> Runtime::submit(Command cmd, const std::string& process) {
-  auto out = commit(cmd, process);
+  const std::string at = cmd.at;
+  auto out = commit(std::move(cmd), process);
   if (!out.ok()) return out;
-  if (auto st = run_jobs(*out, cmd.at); !st.ok()) return st.error();
+  if (auto st = run_jobs(*out, at); !st.ok()) return st.error();
   return out;
 }
 
-Result<Outcome> Runtime::commit(Command cmd, const std::string& process) {
+void Runtime::remember(const InstanceState& state) {
+  if (state.status != "active") {
+    states_.erase(state.id);  // nothing more will be decided on it
+    return;
+  }
+  // Bounded by the instances in flight; a crude reset keeps memory flat when
+  // more than that are worked at once.
+  if (states_.size() >= kMaxCachedStates && !states_.count(state.id)) states_.clear();
+  states_[state.id] = state;
+}
+
+Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const Org* given_org) {
   const bool starting = std::holds_alternative<StartInstance>(cmd.body);
   Outcome out;
   for (int attempt = 0;; ++attempt) {
@@ -69,6 +118,13 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process) {
       auto id = store_.next_instance_id();
       if (!id.ok()) return id.error();
       cmd.instance = *id;
+    } else if (auto cached = states_.find(cmd.instance); attempt == 0 && cached != states_.end()) {
+      // Taken out: it is put back only once it is known to be current.
+      state = std::move(cached->second);
+      states_.erase(cached);
+      auto d = store_.definition(state.process, state.version);
+      if (!d.ok()) return d.error();
+      def = std::move(*d);
     } else {
       auto events = store_.events(cmd.instance);
       if (!events.ok()) return events.error();
@@ -82,19 +138,27 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process) {
       if (!d.ok()) return d.error();
       def = std::move(*d);
     }
-    auto org = store_.org();
-    if (!org.ok()) return org.error();
-    Context ctx{*def.process, def.version, def.hash, *org};
+    Result<Org> fetched = Org{};
+    if (given_org == nullptr) {
+      fetched = store_.org();
+      if (!fetched.ok()) return fetched.error();
+    }
+    Context ctx{*def.process, def.version, def.hash, given_org != nullptr ? *given_org : *fetched};
     auto events = decide(ctx, state, cmd);
-    if (!events.ok()) return events.error();
-    InstanceState after = state;
-    for (const auto& e : *events) apply(after, e);
-    Status st = store_.append(def, after, state.seq, *events);
+    if (!events.ok()) {
+      // Rejected: the state is as stored (or as cached, which append checks).
+      if (state.exists()) remember(state);
+      return events.error();
+    }
+    const int64_t expected_seq = state.seq;
+    for (const auto& e : *events) apply(state, e);
+    Status st = store_.append(def, state, expected_seq, *events);
     if (!st.ok()) {
       if (st.error().code == ErrorCode::conflict && attempt + 1 < kMaxAttempts) continue;
       return st.error();
     }
-    out.state = std::move(after);
+    remember(state);
+    out.state = std::move(state);
     out.events = std::move(*events);
     return out;
   }
@@ -122,35 +186,9 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
       }
     if (job == nullptr) return {};
     tried.insert(job->id);
-    auto def = store_.definition(out.state.process, out.state.version);
-    if (!def.ok()) return def.error();
-    const Step* step = def->process->step(job->step);
-    const TaskHandler* handler = handlers_.find(job->handler);
-    RecordServiceResult result;
-    result.job = job->id;
-    if (step == nullptr || handler == nullptr) {
-      result.ok = false;
-      result.error = fmt::format("no handler \"{}\" is registered", job->handler);
-    } else {
-      HandlerCall call;
-      call.instance = out.state.id;
-      call.process = out.state.process;
-      call.step = step->id;
-      call.job = job->id;
-      call.with = &step->with;
-      call.variables = &out.state.variables;
-      call.at = at;
-      HandlerResult r = handler->run(call);
-      result.ok = r.ok;
-      result.outputs = std::move(r.outputs);
-      result.messages = std::move(r.messages);
-      result.error = std::move(r.error);
-    }
-    Command cmd;
-    cmd.instance = out.state.id;
-    cmd.at = at;
-    cmd.body = std::move(result);
-    auto recorded = commit(std::move(cmd), "");
+    auto cmd = service_command(out.state, *job, at);
+    if (!cmd.ok()) return cmd.error();
+    auto recorded = commit(std::move(*cmd), "");
     if (!recorded.ok()) {
       // Someone else recorded this job meanwhile (another tick): not ours to redo.
       if (recorded.error().code == ErrorCode::conflict) {
@@ -168,6 +206,82 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
                     fmt::format("instance {} ran {} service steps in one go; its definition loops through "
                                 "service steps only",
                                 out.state.id, kMaxServiceRunsPerCommand));
+}
+
+Result<Command> Runtime::service_command(const InstanceState& state, const Job& job, const std::string& at) {
+  auto def = store_.definition(state.process, state.version);
+  if (!def.ok()) return def.error();
+  const Step* step = def->process->step(job.step);
+  const TaskHandler* handler = handlers_.find(job.handler);
+  RecordServiceResult result;
+  result.job = job.id;
+  if (step == nullptr || handler == nullptr) {
+    result.ok = false;
+    result.error = fmt::format("no handler \"{}\" is registered", job.handler);
+  } else {
+    HandlerCall call;
+    call.instance = state.id;
+    call.process = state.process;
+    call.step = step->id;
+    call.job = job.id;
+    call.with = &step->with;
+    call.variables = &state.variables;
+    call.at = at;
+    HandlerResult r = handler->run(call);
+    result.ok = r.ok;
+    result.outputs = std::move(r.outputs);
+    result.messages = std::move(r.messages);
+    result.error = std::move(r.error);
+  }
+  Command cmd;
+  cmd.instance = state.id;
+  cmd.at = at;
+  cmd.body = std::move(result);
+  return cmd;
+}
+
+// Like run_jobs, for every outcome of a batch at once: each round runs the
+// handlers of all open jobs not tried yet (after the previous commit), then
+// records their results in one transaction. The outcomes take the recorded
+// events only once that transaction has committed.
+void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std::vector<std::string>& ats) {
+  // Job ids name their instance, so two commands of the batch on the same
+  // instance never run the same job twice.
+  std::set<std::string> tried;
+  for (int round = 0; round < kMaxServiceRunsPerCommand; ++round) {
+    std::vector<std::pair<size_t, Command>> pending;
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!results[i].ok()) continue;
+      const InstanceState& state = results[i]->state;
+      for (const Job* j : state.open_jobs()) {
+        if (!tried.insert(j->id).second) continue;
+        auto cmd = service_command(state, *j, ats[i]);
+        if (cmd.ok()) pending.emplace_back(i, std::move(*cmd));
+      }
+    }
+    if (pending.empty()) return;
+    if (!store_.begin_batch().ok()) return;
+    auto org = store_.org();
+    if (!org.ok()) {
+      store_.rollback_batch();
+      return;
+    }
+    std::vector<std::pair<size_t, Outcome>> recorded;
+    for (auto& [index, cmd] : pending) {
+      // A conflict means someone else recorded this job meanwhile: not ours.
+      auto r = commit(std::move(cmd), "", &*org);
+      if (r.ok()) recorded.emplace_back(index, std::move(*r));
+    }
+    if (!store_.commit_batch().ok()) {
+      states_.clear();
+      return;
+    }
+    for (auto& [index, r] : recorded) {
+      Outcome& out = *results[index];
+      for (auto& e : r.events) out.events.push_back(std::move(e));
+      out.state = std::move(r.state);
+    }
+  }
 }
 
 Result<std::vector<Outcome>> Runtime::run_pending(const std::string& at) {

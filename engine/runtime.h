@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/core.h"
@@ -21,6 +22,13 @@ namespace reglament {
 struct Outcome {
   InstanceState state;        // after the command and the service steps it ran
   std::vector<Event> events;  // everything appended, in order
+};
+
+// A command for Runtime::execute_batch. `process` names the process to start
+// (its latest version) when the body is StartInstance; it is ignored otherwise.
+struct BatchCommand {
+  Command command;
+  std::string process;
 };
 
 class Runtime {
@@ -35,6 +43,19 @@ class Runtime {
   // the task id. Runs the service steps the command reached.
   Result<Outcome> execute(Command cmd);
 
+  // Group commit, for a worker or a bulk import: runs `commands` in order and
+  // commits the events of all of them in one transaction
+  // (EventStore::begin_batch / commit_batch), then runs the service steps they
+  // reached and records those results in one more transaction per round.
+  // Each command keeps its own guarantees: a rejected one (invalid, forbidden,
+  // not found, conflict) appends nothing and leaves the others alone, and a
+  // later command sees what an earlier one of the same batch did. The answer
+  // holds one result per command, in order. An error for the whole batch means
+  // that its transaction did not commit: nothing of it was written. A store
+  // error while recording service results leaves those jobs scheduled, as a
+  // crash would, for run_pending.
+  Result<std::vector<Result<Outcome>>> execute_batch(std::vector<BatchCommand> commands);
+
   // Runs every pending service job of every instance once (the CLI's `tick`).
   Result<std::vector<Outcome>> run_pending(const std::string& at);
 
@@ -44,14 +65,36 @@ class Runtime {
  private:
   // Decides and appends one command, deciding again on a concurrent change.
   // `process` names the definition for StartInstance and is ignored otherwise.
-  Result<Outcome> commit(Command cmd, const std::string& process);
+  // `org`, when given, is used instead of asking the store (a batch reads
+  // it once: nothing can deploy while the batch holds the write lock).
+  Result<Outcome> commit(Command cmd, const std::string& process, const Org* org = nullptr);
   // commit, then run the service steps it reached.
   Result<Outcome> submit(Command cmd, const std::string& process);
   Status run_jobs(Outcome& out, const std::string& at);
+  // Runs the handler of `job` and returns its result as the command to record.
+  Result<Command> service_command(const InstanceState& state, const Job& job, const std::string& at);
+  // run_jobs for the outcomes of a batch, one transaction per round of jobs.
+  void run_jobs_batched(std::vector<Result<Outcome>>& results, const std::vector<std::string>& ats);
+  // Fills in cmd.instance from the task or job id when it is empty.
+  static Status resolve_instance(Command& cmd);
   static std::string task_of(const Command& cmd);
+  // Keeps `state` as the latest known state of its instance (drops it once
+  // the instance is no longer active).
+  void remember(const InstanceState& state);
 
   EventStore& store_;
   const Handlers& handlers_;
+
+  // The state after this runtime's last append or read, per active instance:
+  // a cache, so a command does not read and replay the whole log. It is never
+  // trusted blindly: append() checks that the stored log still holds exactly
+  // state.seq events, so an entry that another writer made stale costs one
+  // conflict and a fresh read. A batch whose commit fails clears it. (A batch
+  // opened on the store by someone else and rolled back after this runtime
+  // appended inside it would leave entries ahead of the log: do not reuse the
+  // runtime after that.)
+  static constexpr size_t kMaxCachedStates = 4096;
+  std::unordered_map<std::string, InstanceState> states_;
 };
 
 }  // namespace reglament

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,7 @@ class MemoryStore : public EventStore {
   Result<std::string> next_instance_id() override { return std::to_string(log_.size() + 1); }
   Status append(const Deployed&, const InstanceState& after, int64_t expected_seq,
                 const std::vector<Event>& events) override {
+    if (fail_appends_for.count(after.id)) return make_error(ErrorCode::internal, "the disk is full");
     auto& log = log_[after.id];
     if (static_cast<int64_t>(log.size()) != expected_seq)
       return make_error(ErrorCode::conflict, "instance changed by someone else");
@@ -133,11 +135,45 @@ class MemoryStore : public EventStore {
     return out;
   }
 
+  // Group commit: the log as it was at begin_batch, restored when the batch
+  // rolls back or its commit fails (fail_next_commit).
+  Status begin_batch() override {
+    if (in_batch) return make_error(ErrorCode::internal, "a batch was begun inside another batch");
+    in_batch = true;
+    saved_log_ = log_;
+    saved_states_ = states_;
+    ++batches_begun;
+    return {};
+  }
+  Status commit_batch() override {
+    in_batch = false;
+    if (fail_next_commit) {
+      fail_next_commit = false;
+      log_ = saved_log_;
+      states_ = saved_states_;
+      return make_error(ErrorCode::internal, "the disk is full");
+    }
+    ++batches_committed;
+    return {};
+  }
+  void rollback_batch() override {
+    in_batch = false;
+    log_ = saved_log_;
+    states_ = saved_states_;
+  }
+
   std::map<std::string, std::vector<Event>> log_;
   std::map<std::string, InstanceState> states_;  // what append was given: the live state
   std::map<std::string, Deployed> defs_;
   Org org_;
   int appends = 0;
+  bool in_batch = false;
+  int batches_begun = 0;
+  int batches_committed = 0;
+  bool fail_next_commit = false;            // the next commit_batch fails and rolls back
+  std::set<std::string> fail_appends_for;  // instances whose appends fail
+  std::map<std::string, std::vector<Event>> saved_log_;
+  std::map<std::string, InstanceState> saved_states_;
 };
 
 }  // namespace reglament::testing
