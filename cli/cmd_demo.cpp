@@ -67,15 +67,15 @@ const std::map<std::string, std::string, std::less<>> kTexts = {
 // The state of one walk: its clock, its values and who it is for.
 class Walk {
  public:
-  Walk(const DemoScenario& scenario, std::string client, Instant clock)
+  Walk(const DemoScenario& scenario, std::string client, Moment clock)
       : scenario_(scenario), client_(std::move(client)), clock_(clock) {}
 
   // The next moment of the demo clock.
   std::string tick() {
     clock_.epoch += kStepSeconds;
-    return format_timestamp(clock_);
+    return format_moment(clock_);
   }
-  Instant clock() const { return clock_; }
+  Moment clock() const { return clock_; }
 
   // The value for a variable or field: the scenario's when it names it,
   // a generated valid one when the field is required, none otherwise.
@@ -111,12 +111,12 @@ class Walk {
         return "false";
       case ValueType::date: {
         // A week ahead: the dates the bundled forms ask for lie in the future.
-        Instant later = clock_;
+        Moment later = clock_;
         later.epoch += 7 * 86400;
-        return format_timestamp(later).substr(0, 10);
+        return format_moment(later).substr(0, 10);
       }
       case ValueType::datetime:
-        return format_timestamp(clock_);
+        return format_moment(clock_);
       case ValueType::choice:
         return f.options.empty() ? "" : f.options.front();
     }
@@ -125,7 +125,7 @@ class Walk {
 
   const DemoScenario& scenario_;
   std::string client_;
-  Instant clock_;
+  Moment clock_;
   std::map<std::string, size_t> used_;
 };
 
@@ -171,7 +171,7 @@ struct WalkResult {
 
 class Demo {
  public:
-  Demo(Ctx& ctx, SqliteStore& store, Org org, Instant start)
+  Demo(Ctx& ctx, SqliteStore& store, Org org, Moment start)
       : ctx_(ctx), store_(store), runtime_(store, ctx.handlers()), org_(std::move(org)), clock_(start) {}
 
   WalkResult walk(const DemoScenario& scenario, const Process& process, size_t index) {
@@ -244,13 +244,13 @@ class Demo {
   SqliteStore& store_;
   Runtime runtime_;
   Org org_;
-  Instant clock_;
+  Moment clock_;
 };
 
 }  // namespace
 
 int run_demo(Ctx& ctx, const DemoOptions& opt) {
-  auto start = parse_timestamp(ctx.now);
+  auto start = parse_moment(ctx.now);
   if (!start) return fail(start.error());
   std::string bundle = opt.processes.empty() ? std::string(REGLAMENT_PROCESSES_DIR) : opt.processes;
   bool printed = false;

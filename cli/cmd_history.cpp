@@ -141,7 +141,7 @@ Result<std::string> time_bound(const Ctx& ctx, std::string_view option, const st
   if (utc_instant(text)) return text;
   // A date or a local time: read in the offset --now is written in.
   int offset = 0;
-  if (Result<Instant> now = parse_timestamp(ctx.now)) offset = now->offset_minutes;
+  if (Result<Moment> now = parse_moment(ctx.now)) offset = now->offset_minutes;
   Result<Moment> m = parse_moment(text, offset);
   if (!m) {
     return make_error(ErrorCode::invalid,

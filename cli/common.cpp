@@ -54,11 +54,8 @@ Status finish_globals(Ctx& ctx) {
   if (ctx.now.empty()) {
     ctx.now = system_now();
   } else {
-    auto t = parse_timestamp(ctx.now);
-    if (!t) {
-      return make_error(ErrorCode::invalid,
-                        fmt::format("--now \"{}\" is not a timestamp: {}", ctx.now, t.error().message));
-    }
+    auto t = parse_moment(ctx.now);
+    if (!t) return make_error(ErrorCode::invalid, fmt::format("--now {}", t.error().message));
   }
   if (ctx.db.empty()) return make_error(ErrorCode::invalid, "--db must name a database file");
   return {};
@@ -194,125 +191,11 @@ std::string step_labels(const Process* process, const std::vector<std::string>& 
 
 // ---- Time -----------------------------------------------------------------
 
-namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
-
-bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-unsigned days_in_month(int64_t y, unsigned m) {
-  static const unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
-}
-
-// Reads exactly `n` digits at `pos`.
-bool digits(std::string_view s, size_t pos, size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  out = 0;
-  for (size_t i = pos; i < pos + n; ++i) {
-    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
-    out = out * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-}  // namespace
-
-Result<Instant> parse_timestamp(std::string_view s) {
-  auto bad = [&](std::string_view why) -> Error {
-    return make_error(ErrorCode::invalid,
-                      fmt::format("{} (expected ISO-8601 like 2026-11-23T15:04:05+03:00)", why));
-  };
-  int year, month, day, hour, minute, second = 0;
-  if (!digits(s, 0, 4, year) || s.size() < 16 || s[4] != '-' || !digits(s, 5, 2, month) ||
-      s[7] != '-' || !digits(s, 8, 2, day) || s[10] != 'T' || !digits(s, 11, 2, hour) ||
-      s[13] != ':' || !digits(s, 14, 2, minute)) {
-    return bad("the date and time are malformed");
-  }
-  size_t pos = 16;
-  if (pos < s.size() && s[pos] == ':') {
-    if (!digits(s, pos + 1, 2, second)) return bad("the seconds are malformed");
-    pos += 3;
-    if (pos < s.size() && s[pos] == '.') {
-      ++pos;
-      size_t start = pos;
-      while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-      if (pos == start) return bad("the fraction of a second is empty");
-    }
-  }
-  if (month < 1 || month > 12) return bad("the month is out of range");
-  if (day < 1 || static_cast<unsigned>(day) > days_in_month(year, month)) {
-    return bad("that day does not exist");
-  }
-  if (hour > 23 || minute > 59 || second > 59) return bad("the time of day is out of range");
-  Instant t;
-  if (pos < s.size() && s[pos] == 'Z' && pos + 1 == s.size()) {
-    t.zulu = true;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (s.size() != pos + 6 || !digits(s, pos + 1, 2, oh) || s[pos + 3] != ':' ||
-        !digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
-      return bad("the UTC offset is malformed");
-    }
-    t.offset_minutes = (s[pos] == '-' ? -1 : 1) * (oh * 60 + om);
-  } else {
-    return bad("a UTC offset (Z or ±HH:MM) is required");
-  }
-  int64_t local = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-                  hour * 3600 + minute * 60 + second;
-  t.epoch = local - int64_t{t.offset_minutes} * 60;
-  return t;
-}
-
-std::string format_timestamp(const Instant& t) {
-  int64_t local = t.epoch + int64_t{t.offset_minutes} * 60;
-  int64_t days = local / 86400;
-  int64_t secs = local % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days -= 1;
-  }
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", y, m, d, secs / 3600,
-                                (secs / 60) % 60, secs % 60);
-  if (t.zulu) return out + "Z";
-  int off = t.offset_minutes;
-  char sign = off < 0 ? '-' : '+';
-  if (off < 0) off = -off;
-  return out + fmt::format("{}{:02}:{:02}", sign, off / 60, off % 60);
-}
-
 std::string system_now() {
   std::time_t now = std::time(nullptr);
   std::tm local{};
   localtime_r(&now, &local);
-  Instant t;
-  t.epoch = static_cast<int64_t>(now);
-  t.offset_minutes = static_cast<int>(local.tm_gmtoff / 60);
-  return format_timestamp(t);
+  return format_moment(Moment{static_cast<int64_t>(now), static_cast<int>(local.tm_gmtoff / 60)});
 }
 
 std::string short_time(const std::string& ts) {

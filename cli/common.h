@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/json.h"
+#include "engine/time.h"
 #include "engine/model.h"
 #include "engine/result.h"
 #include "handlers/registry.h"
@@ -108,18 +109,8 @@ std::string step_labels(const Process* process, const std::vector<std::string>& 
 
 // ---- Time -----------------------------------------------------------------
 
-// An instant with the UTC offset it was written in.
-struct Instant {
-  int64_t epoch = 0;       // seconds since 1970-01-01T00:00:00Z
-  int offset_minutes = 0;  // east of UTC
-  bool zulu = false;       // written with "Z"
-};
-
-// Parses ISO-8601 `YYYY-MM-DDTHH:MM[:SS[.fff]]` + `Z` or `±HH:MM`, checking
-// that the date and time exist. Errors: invalid.
-Result<Instant> parse_timestamp(std::string_view text);
-// "2026-11-23T15:04:05+03:00" (or "...Z" for a zulu timestamp).
-std::string format_timestamp(const Instant& t);
+// Instants are engine/time.h's Moment: one parser and formatter for the
+// whole program (parse_moment, format_moment).
 // The system clock in the local UTC offset.
 std::string system_now();
 // "2026-11-23 15:04" from an ISO timestamp, for tables; the input when short.
