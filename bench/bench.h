@@ -70,8 +70,8 @@ struct Sizes {
   int repeat = 3;
 
   static Sizes smoke();
-  // Applies "key=value" (the member name without the w-prefix digit is not
-  // accepted: "w1_instances=500"). Errors: invalid.
+  // Applies "name=value", the name as the member above is called
+  // ("w1_instances=500", "w6_sizes=1000,10000"). Errors: invalid.
   Status set(const std::string& assignment);
 };
 
@@ -144,7 +144,7 @@ Result<DriveResult> drive_incoming(Runtime& rt, Clock& clock, int instances, int
 struct ChildResult {
   int exit_code = -1;
   double seconds = 0;
-  int64_t max_rss_kib = 0;  // peak resident memory of the child
+  int64_t max_rss_kib = 0;  // wait4's peak: counts the parent's memory the child held before exec
   std::string out;          // its stdout when captured
 };
 
@@ -175,7 +175,8 @@ Result<std::vector<Figure>> cli_round_trip(const Env& env);      // 5 (needs 6's
 Result<std::vector<Figure>> footprint(const Env& env);           // 6
 
 // The child side of workload 6: drives `instances` instances into `db`
-// (batched) and prints {"instances","tasks","db_bytes"} as JSON.
+// (batched) and prints {"instances","tasks","db_bytes","seconds","peak_kib"}
+// as JSON, peak_kib being its own VmHWM.
 int footprint_child(const Env& env, const std::string& db, int instances);
 
 // The path of the database workload 6 leaves at size n, for 4 and 5.

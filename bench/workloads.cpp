@@ -3,6 +3,7 @@
 // hundred thousand completed instances) is done once and only the measured
 // part is repeated.
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -297,6 +298,18 @@ Result<std::vector<Figure>> inbox_at_scale(const Env& env) {
   if (!figures.ok()) return figures.error();
   figures->push_back(figure(w, fmt::format("bulk import, starts/s (batches of {})", kImportBatch),
                             env.sizes.w3_tasks / import_seconds, "starts/s"));
+  // What a page replaces: the whole inbox of one person, every row sorted
+  // (SqliteStore::inbox, which `reglament inbox` reads). Once: it is slow.
+  {
+    const Person& person = org.people.front();
+    const double t0 = now_seconds();
+    auto all = (*store)->inbox(person.roles);
+    const double seconds = now_seconds() - t0;
+    if (!all.ok()) return all.error();
+    figures->push_back(note(figure(w, "whole inbox() of one person, one run", seconds * kMs, "ms"),
+                            fmt::format("{} rows, sorted; inbox_page reads 50 through tasks_inbox_order", all->size())));
+    figures->back().better = Better::lower;
+  }
   store->reset();
   remove_database(path);
   return figures;
@@ -332,8 +345,18 @@ int footprint_child(const Env& env, const std::string& db, int instances) {
   }
   // Closing the last connection checkpoints the WAL into the file.
   bytes = database_bytes(db);
-  fmt::print("{{\"instances\": {}, \"tasks\": {}, \"db_bytes\": {}, \"seconds\": {}}}\n", r.instances, r.tasks, bytes,
-             r.seconds);
+  // The peak resident memory of this program image (VmHWM). Not the parent's
+  // wait4 figure: Linux counts in it what the forked child held before exec,
+  // i.e. the parent's memory.
+  int64_t peak_kib = -1;
+  {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line))
+      if (line.rfind("VmHWM:", 0) == 0) peak_kib = std::atoll(line.c_str() + 6);
+  }
+  fmt::print("{{\"instances\": {}, \"tasks\": {}, \"db_bytes\": {}, \"seconds\": {}, \"peak_kib\": {}}}\n",
+             r.instances, r.tasks, bytes, r.seconds, peak_kib);
   return 0;
 }
 
@@ -366,7 +389,9 @@ Result<std::vector<Figure>> footprint(const Env& env) {
       int64_t kib = 0;
       auto j = run_footprint_child(env, n, kib);
       if (!j.ok()) return j.error();
-      peak.push_back(kib / 1024.0);
+      if (j->integer("peak_kib", -1) <= 0)
+        return make_error(ErrorCode::internal, "the footprint run did not report its peak memory (VmHWM)");
+      peak.push_back(static_cast<double>(j->integer("peak_kib")) / 1024.0);
       bytes = static_cast<double>(j->integer("db_bytes")) / n;
     }
     out.push_back(figure(w, fmt::format("database bytes per completed instance, N = {}", n), bytes, "B"));
