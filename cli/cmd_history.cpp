@@ -55,11 +55,35 @@ std::string with_detail(std::string head, const std::string& detail) {
 std::string event_summary(const Event& e) {
   const Json& d = e.data;
   switch (e.type) {
-    case EventType::instance_started:
-      return with_detail(fmt::format("{} v{}", d.str("process"), d.integer("version")),
-                         assignments(d.get("variables")));
-    case EventType::task_created:
-      return fmt::format("task {} for {}", d.str("task"), join_strings(strings_of(d.get("roles")), ", "));
+    case EventType::instance_started: {
+      std::string head = fmt::format("{} v{}", d.str("process"), d.integer("version"));
+      if (!d.str("scheduled_for").empty()) head += " (scheduled for " + d.str("scheduled_for") + ")";
+      return with_detail(head, assignments(d.get("variables")));
+    }
+    case EventType::task_created: {
+      std::string out = fmt::format("task {} for {}", d.str("task"), join_strings(strings_of(d.get("roles")), ", "));
+      if (!d.str("priority").empty()) out += ", priority " + d.str("priority");
+      if (!d.str("due").empty()) out += ", due " + d.str("due");
+      return out;
+    }
+    case EventType::timer_started:
+      return fmt::format("waits until {} (timer {})", d.str("due"), d.str("timer"));
+    case EventType::timer_fired:
+      return fmt::format("timer {} fired (due {})", d.str("timer"), d.str("due"));
+    case EventType::deadline_passed: {
+      std::string head = fmt::format("task {} was due {}", d.str("task"), d.str("due"));
+      std::vector<std::string> parts;
+      for (const Json& m : d.get("messages").is_array() ? d.get("messages").as_array() : JsonArray{}) {
+        parts.push_back(fmt::format("to {}: {}", m.str("to"), m.str("text")));
+      }
+      return with_detail(head, join_strings(parts, "; "));
+    }
+    case EventType::task_reassigned:
+      return fmt::format("task {} to {}", d.str("task"), join_strings(strings_of(d.get("roles")), ", "));
+    case EventType::task_priority_changed:
+      return fmt::format("task {} priority {}", d.str("task"), d.str("priority"));
+    case EventType::task_cancelled:
+      return "task " + d.str("task");
     case EventType::task_claimed:
     case EventType::task_unclaimed:
       return "task " + d.str("task");

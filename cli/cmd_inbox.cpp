@@ -10,6 +10,8 @@ namespace reglament {
 void setup_inbox(CLI::App& app, Ctx& ctx) {
   auto opt = std::make_shared<InboxOptions>();
   CLI::App* sub = app.add_subcommand("inbox", "List the open tasks you (--as) may act on");
+  sub->add_flag("--overdue", opt->overdue, "Only tasks past their due moment (at --now)");
+  sub->add_option("--limit", opt->limit, "At most this many tasks, in inbox order")->check(CLI::NonNegativeNumber);
   sub->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return run_inbox(ctx, *opt); }; });
 }
 
@@ -29,16 +31,24 @@ static bool shares_role(const std::vector<std::string>& a, const std::vector<std
                      [&](const std::string& r) { return std::find(b.begin(), b.end(), r) != b.end(); });
 }
 
-int run_inbox(Ctx& ctx, const InboxOptions&) {
+int run_inbox(Ctx& ctx, const InboxOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
   auto person = find_person(**store, ctx.user);
   if (!person) return fail(person.error());
-  auto rows = (*store)->inbox(person->roles);
+  auto now = parse_moment(ctx.now);
+  if (!now) return fail(now.error());
+  auto overdue = [&](const InboxRow& r) { return !r.due.empty() && r.due_epoch < now->epoch; };
+  // Without a filter the first page is read by walking the inbox index.
+  auto rows = opt.limit > 0 && !opt.overdue ? (*store)->inbox_page(person->roles, opt.limit)
+                                            : (*store)->inbox(person->roles);
   if (!rows) return fail(rows.error());
   std::vector<InboxRow> tasks;
   for (InboxRow& r : *rows) {
-    if (shares_role(r.roles, person->roles)) tasks.push_back(std::move(r));
+    if (!shares_role(r.roles, person->roles)) continue;
+    if (opt.overdue && !overdue(r)) continue;
+    if (opt.limit > 0 && static_cast<int>(tasks.size()) >= opt.limit) break;
+    tasks.push_back(std::move(r));
   }
 
   DefinitionCache defs(**store);
@@ -57,8 +67,9 @@ int run_inbox(Ctx& ctx, const InboxOptions&) {
       j["title"] = r.title;
       j["roles"] = string_array(r.roles);
       j["claimed_by"] = nullable(r.claimed_by);
-      j["due"] = nullptr;
-      j["priority"] = "normal";
+      j["due"] = nullable(r.due);
+      j["overdue"] = overdue(r);
+      j["priority"] = std::string(to_string(r.priority));
       j["client"] = nullable(r.client);
       j["since"] = r.since;
       j["form"] = form_json(step != nullptr && step->form ? &*step->form : nullptr);
@@ -68,15 +79,18 @@ int run_inbox(Ctx& ctx, const InboxOptions&) {
     return kExitOk;
   }
   if (tasks.empty()) {
-    print_line(fmt::format("no open tasks for {} ({})", person->login, join_strings(person->roles, ", ")));
+    print_line(fmt::format("no {}tasks for {} ({})", opt.overdue ? "overdue " : "open ", person->login,
+                           join_strings(person->roles, ", ")));
     return kExitOk;
   }
-  TextTable t({"task", "process", "instance", "step", "title", "client", "since", "claimed"});
+  TextTable t({"task", "process", "instance", "step", "title", "client", "priority", "due", "since", "claimed"});
   t.set_max_width(4, kTitleWidth);
   t.set_max_width(5, 28);
   for (const InboxRow& r : tasks) {
     std::string claimed = r.claimed_by.empty() ? "—" : r.claimed_by;
-    t.add({r.task, r.process, r.instance, r.step, r.title, r.client, short_time(r.since), claimed});
+    std::string priority = r.priority == Priority::normal ? "" : std::string(to_string(r.priority));
+    std::string due = r.due.empty() ? "" : short_time(r.due) + (overdue(r) ? " OVERDUE" : "");
+    t.add({r.task, r.process, r.instance, r.step, r.title, r.client, priority, due, short_time(r.since), claimed});
   }
   print_text(t.render());
   return kExitOk;

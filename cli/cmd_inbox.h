@@ -1,5 +1,7 @@
 // `reglament inbox` — the open tasks the user (--as) may act on: those whose
-// roles meet the user's roles in the deployed org chart.
+// roles meet the user's roles in the deployed org chart, highest priority
+// first, then the earliest due, then the oldest. A task whose due moment is
+// before --now is marked overdue; --overdue lists only those.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,7 +10,10 @@
 
 namespace reglament {
 
-struct InboxOptions {};
+struct InboxOptions {
+  bool overdue = false;  // only tasks past their due moment
+  int limit = 0;         // at most this many (0: all)
+};
 
 void setup_inbox(CLI::App& app, Ctx& ctx);
 int run_inbox(Ctx& ctx, const InboxOptions& opt);

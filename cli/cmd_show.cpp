@@ -77,8 +77,17 @@ int show_instance(Ctx& ctx, const InstanceState& s, const Process* p) {
   if (open.empty()) print_line("  —");
   for (const Task* t : open) {
     std::string claim = t->claimed_by.empty() ? "unclaimed" : "claimed by " + t->claimed_by;
-    print_line(fmt::format("  {}  {}  [{}]  {}", t->id, truncate_display(step_label(p, t->step), kTitleWidth),
-                           join_strings(t->roles, ", "), claim));
+    std::string extra;
+    if (t->priority != Priority::normal) extra += fmt::format("  priority {}", to_string(t->priority));
+    if (t->has_due()) extra += fmt::format("  due {}{}", t->due, t->escalated ? " (passed)" : "");
+    print_line(fmt::format("  {}  {}  [{}]  {}{}", t->id, truncate_display(step_label(p, t->step), kTitleWidth),
+                           join_strings(t->roles, ", "), claim, extra));
+  }
+  auto waits = s.open_timers();
+  if (!waits.empty()) {
+    print_line("waiting:");
+    for (const Timer* t : waits)
+      print_line(fmt::format("  {}  {}  until {}", t->id, truncate_display(step_label(p, t->step), kTitleWidth), t->due));
   }
   bool header = false;
   for (const auto& [id, job] : s.jobs) {
@@ -107,6 +116,8 @@ int show_task(Ctx& ctx, const InstanceState& s, const Process* p, const Task& t)
     j["claimed_by"] = nullable(t.claimed_by);
     j["open"] = t.open;
     j["since"] = t.created_at;
+    j["due"] = nullable(t.due);
+    j["priority"] = std::string(to_string(t.priority));
     j["completed_by"] = nullable(t.completed_by);
     j["completed_at"] = nullable(t.completed_at);
     j["description"] = step != nullptr ? step->description : std::string();
@@ -170,6 +181,15 @@ Json instance_json(const InstanceState& s, const Process* p) {
   Json jobs = Json::array();
   for (const auto& [id, job] : s.jobs) jobs.push_back(job_json(job));
   j["jobs"] = std::move(jobs);
+  Json waits = Json::array();
+  for (const Timer* t : s.open_timers()) {
+    Json w = Json::object();
+    w["timer"] = t->id;
+    w["step"] = t->step;
+    w["due"] = t->due;
+    waits.push_back(std::move(w));
+  }
+  j["waits"] = std::move(waits);
   j["events"] = s.seq;
   return j;
 }

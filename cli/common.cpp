@@ -53,6 +53,7 @@ Status finish_globals(Ctx& ctx) {
   if (ctx.user.empty()) ctx.user = os_login();
   if (ctx.now.empty()) {
     ctx.now = system_now();
+    ctx.now_from_clock = true;
   } else {
     auto t = parse_moment(ctx.now);
     if (!t) return make_error(ErrorCode::invalid, fmt::format("--now {}", t.error().message));

@@ -38,6 +38,7 @@ struct Ctx {
   std::string user;                 // --as, REGLAMENT_USER, else the OS login
   bool json = false;                // --json
   std::string now;                  // --now, REGLAMENT_NOW, else the system clock
+  bool now_from_clock = false;      // `now` was read from the system clock
 
   // Set by the parsed subcommand's callback; returns the exit code.
   std::function<int()> action;

@@ -24,6 +24,7 @@
 #include "cli/cmd_show.h"
 #include "cli/cmd_start.h"
 #include "cli/cmd_tick.h"
+#include "cli/cmd_worker.h"
 #include "cli/cmd_timeline.h"
 #include "cli/cmd_unclaim.h"
 #include "cli/cmd_users.h"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   setup_outbox(app, ctx);
   setup_report(app, ctx);
   setup_tick(app, ctx);
+  setup_worker(app, ctx);
   setup_demo(app, ctx);
 
   try {

@@ -49,7 +49,14 @@ Json run_json(const ServiceRun& run) {
 std::string next_text(const InstanceState& state, const Process* process) {
   if (state.status != "active") return fmt::format("instance #{} {}", state.id, state.status);
   if (state.current.empty()) return "next: nothing";
-  return "next: " + step_labels(process, state.current);
+  std::vector<std::string> parts;
+  for (const auto& id : state.current) {
+    std::string label = step_label(process, id);
+    for (const Timer* t : state.open_timers())
+      if (t->step == id) label += fmt::format(" (waits until {})", short_time(t->due));
+    parts.push_back(std::move(label));
+  }
+  return "next: " + join_strings(parts, ", ");
 }
 
 Json open_tasks_json(const InstanceState& state, const Process* process) {
@@ -63,6 +70,8 @@ Json open_tasks_json(const InstanceState& state, const Process* process) {
     j["roles"] = string_array(t->roles);
     j["claimed_by"] = nullable(t->claimed_by);
     j["since"] = t->created_at;
+    j["due"] = nullable(t->due);
+    j["priority"] = std::string(to_string(t->priority));
     tasks.push_back(std::move(j));
   }
   return tasks;

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <array>
+#include <tuple>
+
+#include "engine/time.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +14,7 @@ namespace reglament {
 
 namespace {
 
-constexpr std::array<std::pair<EventType, std::string_view>, 11> kEventNames{{
+constexpr std::array<std::pair<EventType, std::string_view>, 17> kEventNames{{
     {EventType::instance_started, "InstanceStarted"},
     {EventType::task_created, "TaskCreated"},
     {EventType::task_claimed, "TaskClaimed"},
@@ -23,6 +26,12 @@ constexpr std::array<std::pair<EventType, std::string_view>, 11> kEventNames{{
     {EventType::service_completed, "ServiceCompleted"},
     {EventType::service_failed, "ServiceFailed"},
     {EventType::instance_completed, "InstanceCompleted"},
+    {EventType::timer_started, "TimerStarted"},
+    {EventType::timer_fired, "TimerFired"},
+    {EventType::deadline_passed, "DeadlinePassed"},
+    {EventType::task_reassigned, "TaskReassigned"},
+    {EventType::task_priority_changed, "TaskPriorityChanged"},
+    {EventType::task_cancelled, "TaskCancelled"},
 }};
 
 Json string_array(const std::vector<std::string>& v) {
@@ -66,8 +75,8 @@ void merge_into(JsonObject& vars, const Json& values) {
 // as soon as it is emitted, so later decisions (routing, ids) see its effect.
 class Emitter {
  public:
-  Emitter(const Context& ctx, const InstanceState& state, const Command& cmd)
-      : ctx_(ctx), state_(state), cmd_(cmd) {}
+  Emitter(const Context& ctx, const InstanceState& state, const Command& cmd, int64_t now)
+      : ctx_(ctx), cal_(ctx.calendar ? *ctx.calendar : default_calendar_ref()), state_(state), cmd_(cmd), now_(now) {}
 
   const InstanceState& state() const { return state_; }
   std::vector<Event> take() { return std::move(out_); }
@@ -85,11 +94,17 @@ class Emitter {
 
   std::string next_id() const { return fmt::format("{}.{}", state_.id, state_.next_item); }
 
-  // A path arrives at `target` ("end" or a step id).
-  void enter(const std::string& target) {
-    if (target == "end") return;
+  // A path arrives at `target` ("end" or a step id), through `wait` when the
+  // branch taken has one.
+  Status enter(const std::string& target, const Wait* wait = nullptr) {
+    if (target == "end") return {};
     const Step* step = ctx_.process.step(target);
-    if (step == nullptr) return;  // the loader guarantees targets exist
+    if (step == nullptr) return {};  // the loader guarantees targets exist
+    if (wait != nullptr) {
+      auto due = wait_until(*wait);
+      if (!due.ok()) return due.error();
+      if (*due > now_) return start_timer(*step, *due, true);
+    }
     if (step->join) {
       int arrived = 1;
       if (auto it = state_.joins.find(step->id); it != state_.joins.end()) arrived += it->second;
@@ -98,79 +113,273 @@ class Emitter {
         data["arrived"] = Json(arrived);
         data["expected"] = Json(step->join_count);
         emit(EventType::join_waiting, step->id, std::move(data), false);
-        return;
+        return {};
       }
     }
-    if (step->is_service()) {
+    if (step->wait) {
+      auto due = wait_until(*step->wait);
+      if (!due.ok()) return due.error();
+      if (*due > now_) return start_timer(*step, *due, false);
+    }
+    return activate(*step);
+  }
+
+  // The step starts: its service job is scheduled or its tasks are created.
+  Status activate(const Step& step) {
+    if (step.is_service()) {
       Json data = Json::object();
       data["job"] = Json(next_id());
-      data["handler"] = Json(step->handler);
-      emit(EventType::service_scheduled, step->id, std::move(data), false);
-      return;
+      data["handler"] = Json(step.handler);
+      emit(EventType::service_scheduled, step.id, std::move(data), false);
+      return {};
     }
-    if (step->sign == Sign::all && step->actors.size() > 1) {
-      for (const auto& role : step->actors) create_task(*step, {role});
+    auto level = priority_of(step);
+    if (!level.ok()) return level.error();
+    auto due = deadline_of(step);
+    if (!due.ok()) return due.error();
+    if (step.sign == Sign::all && step.actors.size() > 1) {
+      for (const auto& role : step.actors) create_task(step, {role}, *level, *due);
     } else {
-      create_task(*step, step->actors);
+      create_task(step, step.actors, *level, *due);
     }
+    return {};
   }
 
   // The step is done: choose where to go, go there, and finish the instance
-  // when no path is left.
-  Status leave(const Step& step) {
+  // when no path is left. `why`, when given, is the branch to record instead
+  // of a condition (an interrupting deadline).
+  Status leave(const Step& step, const std::string* forced_target = nullptr) {
     std::vector<std::string> targets;
-    Json branch;  // the condition that chose the path, "else", or null
-    switch (step.next.kind) {
-      case NextKind::end:
-        targets.push_back("end");
-        break;
-      case NextKind::step:
-        targets.push_back(step.next.target);
-        break;
-      case NextKind::parallel:
-        targets = step.next.all;
-        break;
-      case NextKind::choice:
-        for (const auto& b : step.next.branches) {
-          if (!b.condition) {
-            targets.push_back(b.target);
-            branch = Json("else");
-            break;
+    Json branch;  // the condition that chose the path, "else", "deadline", or null
+    const Wait* wait = nullptr;
+    if (forced_target != nullptr) {
+      targets.push_back(*forced_target);
+      branch = Json("deadline");
+    } else {
+      switch (step.next.kind) {
+        case NextKind::end:
+          targets.push_back("end");
+          break;
+        case NextKind::step:
+          targets.push_back(step.next.target);
+          break;
+        case NextKind::parallel:
+          targets = step.next.all;
+          break;
+        case NextKind::choice:
+          for (const auto& b : step.next.branches) {
+            if (!b.condition) {
+              targets.push_back(b.target);
+              branch = Json("else");
+              wait = b.wait ? &*b.wait : nullptr;
+              break;
+            }
+            auto holds = eval_condition(*b.condition, state_.variables);
+            if (!holds.ok())
+              return make_error(ErrorCode::invalid,
+                                fmt::format("the condition \"{}\" after step \"{}\" cannot be evaluated: {}",
+                                            b.condition->text(), step.id, holds.error().message));
+            if (*holds) {
+              targets.push_back(b.target);
+              branch = Json(b.condition->text());
+              wait = b.wait ? &*b.wait : nullptr;
+              break;
+            }
           }
-          auto holds = eval_condition(*b.condition, state_.variables);
-          if (!holds.ok())
-            return make_error(ErrorCode::invalid,
-                              fmt::format("the condition \"{}\" after step \"{}\" cannot be evaluated: {}",
-                                          b.condition->text(), step.id, holds.error().message));
-          if (*holds) {
-            targets.push_back(b.target);
-            branch = Json(b.condition->text());
-            break;
-          }
-        }
-        break;
+          break;
+      }
     }
     Json data = Json::object();
     data["next"] = string_array(targets);
     data["branch"] = branch;
     emit(EventType::step_completed, step.id, std::move(data), false);
-    for (const auto& t : targets) enter(t);
-    if (state_.status == "active" && state_.open_tasks().empty() && state_.open_jobs().empty())
+    for (const auto& t : targets)
+      if (auto st = enter(t, wait); !st.ok()) return st;
+    finish_if_done();
+    return {};
+  }
+
+  // Completes the instance when nothing is left to do or wait for.
+  void finish_if_done() {
+    if (state_.status == "active" && state_.open_tasks().empty() && state_.open_jobs().empty() &&
+        state_.open_timers().empty())
       emit(EventType::instance_completed, "", Json::object(), false);
+  }
+
+  // A wait is over.
+  Status fire_timer(const Timer& timer) {
+    const Step* step = ctx_.process.step(timer.step);
+    Json data = Json::object();
+    data["timer"] = Json(timer.id);
+    data["due"] = Json(timer.due);
+    const bool branch = timer.branch;
+    emit(EventType::timer_fired, timer.step, std::move(data), false);
+    if (step == nullptr) return {};
+    // A branch's wait is followed by the step's own entry (its join, its wait).
+    if (branch) {
+      if (auto st = enter(step->id); !st.ok()) return st;
+    } else if (auto st = activate(*step); !st.ok()) {
+      return st;
+    }
+    finish_if_done();
+    return {};
+  }
+
+  // A task's deadline has passed: record it, then run the step's escalation.
+  Status pass_deadline(const Task& task) {
+    const Step* step = ctx_.process.step(task.step);
+    const std::string id = task.id;
+    const std::string due = task.due;
+    JsonArray messages;
+    if (step != nullptr) {
+      for (const auto& e : step->escalate) {
+        if (e.kind != Escalation::Kind::notify) continue;
+        JsonObject vars = state_.variables;
+        vars["task"] = Json(id);
+        vars["step"] = Json(step->id);
+        vars["title"] = Json(step->title);
+        vars["due"] = Json(due);
+        Json m = Json::object();
+        m["to"] = Json(e.role);
+        m["text"] = Json(e.text.empty()
+                             ? fmt::format("Task {} ({} {}) is overdue: it was due {}", id, step->id, step->title, due)
+                             : render_template(e.text, vars));
+        messages.push_back(std::move(m));
+      }
+    }
+    Json data = Json::object();
+    data["task"] = Json(id);
+    data["due"] = Json(due);
+    data["messages"] = Json(std::move(messages));
+    emit(EventType::deadline_passed, task.step, std::move(data), false);
+    if (step == nullptr) return {};
+    for (const auto& e : step->escalate) {
+      const Task* t = state_.task(id);
+      switch (e.kind) {
+        case Escalation::Kind::notify:
+          break;
+        case Escalation::Kind::reassign: {
+          if (t == nullptr || !t->open) break;
+          Json d = Json::object();
+          d["task"] = Json(id);
+          d["roles"] = string_array({e.role});
+          emit(EventType::task_reassigned, step->id, std::move(d), false);
+          break;
+        }
+        case Escalation::Kind::priority: {
+          if (t == nullptr || !t->open || t->priority == e.level) break;
+          Json d = Json::object();
+          d["task"] = Json(id);
+          d["priority"] = Json(to_string(e.level));
+          emit(EventType::task_priority_changed, step->id, std::move(d), false);
+          break;
+        }
+        case Escalation::Kind::go: {
+          // Interrupting: the step's open tasks are cancelled and the
+          // instance moves on from the step as if it were done.
+          std::vector<std::string> open;
+          for (const Task* o : state_.open_tasks())
+            if (o->step == step->id) open.push_back(o->id);
+          if (open.empty()) break;
+          for (const auto& o : open) {
+            Json d = Json::object();
+            d["task"] = Json(o);
+            emit(EventType::task_cancelled, step->id, std::move(d), false);
+          }
+          return leave(*step, &e.target);
+        }
+      }
+    }
     return {};
   }
 
  private:
-  void create_task(const Step& step, const std::vector<std::string>& roles) {
+  static const WorkingCalendar& default_calendar_ref() {
+    static const WorkingCalendar kDefault = default_calendar();
+    return kDefault;
+  }
+
+  // The moment a date or datetime variable holds; nullopt when unset.
+  // A date is read as `time_of_day` on that date in the calendar's zone.
+  Result<std::optional<int64_t>> moment_of(const std::string& name, int64_t time_of_day) const {
+    auto it = state_.variables.find(name);
+    if (it == state_.variables.end() || it->second.is_null()) return std::optional<int64_t>();
+    if (!it->second.is_string())
+      return make_error(ErrorCode::invalid, fmt::format("variable \"{}\" must hold a date or datetime", name));
+    const std::string& text = it->second.as_string();
+    if (text.size() == 10) {
+      auto m = parse_moment(text, 0);
+      if (!m.ok())
+        return make_error(ErrorCode::invalid, fmt::format("variable \"{}\" holds \"{}\", not a date", name, text));
+      CivilDate d = days_to_civil(m->epoch / 86400);
+      return std::optional<int64_t>(cal_.zone.to_utc(d, time_of_day));
+    }
+    auto m = parse_moment(text);
+    if (!m.ok())
+      return make_error(ErrorCode::invalid, fmt::format("variable \"{}\" holds \"{}\", not a datetime", name, text));
+    return std::optional<int64_t>(m->epoch);
+  }
+
+  Result<int64_t> wait_until(const Wait& w) const {
+    int64_t due = now_;
+    if (!w.until.empty()) {
+      auto m = moment_of(w.until, cal_.day_from);
+      if (!m.ok()) return m.error();
+      if (*m) due = std::max(due, **m);
+    }
+    if (w.span) due = add_span(cal_, due, *w.span);
+    if (!w.window.empty()) {
+      if (const TimeWindow* win = cal_.window(w.window)) due = cal_.next_window_open(*win, due);
+    }
+    return due;
+  }
+
+  // The task's due moment, or nullopt without a deadline.
+  Result<std::optional<int64_t>> deadline_of(const Step& step) const {
+    if (!step.deadline) return std::optional<int64_t>();
+    if (step.deadline->span) return std::optional<int64_t>(add_span(cal_, now_, *step.deadline->span));
+    return moment_of(step.deadline->at, cal_.day_to);
+  }
+
+  Result<Priority> priority_of(const Step& step) const {
+    const auto& rules = step.priority.empty() ? ctx_.process.priority : step.priority;
+    for (const auto& r : rules) {
+      if (!r.condition) return r.level;
+      if (r.condition->empty()) continue;
+      auto holds = eval_condition(*r.condition, state_.variables);
+      if (!holds.ok())
+        return make_error(ErrorCode::invalid,
+                          fmt::format("the priority condition \"{}\" of step \"{}\" cannot be evaluated: {}",
+                                      r.condition->text(), step.id, holds.error().message));
+      if (*holds) return r.level;
+    }
+    return Priority::normal;
+  }
+
+  Status start_timer(const Step& step, int64_t due, bool branch) {
+    Json data = Json::object();
+    data["timer"] = Json(next_id());
+    data["due"] = Json(format_moment(cal_.zone.moment(due)));
+    data["wait"] = Json(branch ? "branch" : "step");
+    emit(EventType::timer_started, step.id, std::move(data), false);
+    return {};
+  }
+
+  void create_task(const Step& step, const std::vector<std::string>& roles, Priority level,
+                   std::optional<int64_t> due) {
     Json data = Json::object();
     data["task"] = Json(next_id());
     data["roles"] = string_array(roles);
+    if (level != Priority::normal) data["priority"] = Json(to_string(level));
+    if (due) data["due"] = Json(format_moment(cal_.zone.moment(*due)));
     emit(EventType::task_created, step.id, std::move(data), false);
   }
 
   const Context& ctx_;
+  const WorkingCalendar& cal_;
   InstanceState state_;
   const Command& cmd_;
+  int64_t now_;
   std::vector<Event> out_;
 };
 
@@ -236,27 +445,32 @@ Result<const Task*> actionable_task(const Context& ctx, const InstanceState& sta
 }
 
 Result<std::vector<Event>> decide_start(const Context& ctx, const InstanceState& state, const Command& cmd,
-                                        const StartInstance& start) {
+                                        const StartInstance& start, int64_t now) {
   if (state.exists())
     return make_error(ErrorCode::conflict, fmt::format("instance {} already exists", cmd.instance));
-  if (auto st = check_person(ctx, cmd.actor); !st.ok()) return st.error();
+  // A scheduled start is the engine's own; anyone else must be a person.
+  if (start.scheduled_for.empty() || !cmd.actor.empty()) {
+    if (auto st = check_person(ctx, cmd.actor); !st.ok()) return st.error();
+  }
   auto vars = typed_values(ctx.process.variables, start.variables,
                            fmt::format("process \"{}\"", ctx.process.key));
   if (!vars.ok()) return vars.error();
-  Emitter em(ctx, state, cmd);
+  Emitter em(ctx, state, cmd, now);
   Json data = Json::object();
   data["instance"] = Json(cmd.instance);
   data["process"] = Json(ctx.process.key);
   data["version"] = Json(ctx.version);
   data["hash"] = Json(ctx.hash);
   data["variables"] = Json(std::move(*vars));
+  if (!start.scheduled_for.empty()) data["scheduled_for"] = Json(start.scheduled_for);
   em.emit(EventType::instance_started, "", std::move(data), true);
-  em.enter(ctx.process.start().id);
+  if (auto st = em.enter(ctx.process.start().id); !st.ok()) return st.error();
+  em.finish_if_done();
   return em.take();
 }
 
 Result<std::vector<Event>> decide_claim(const Context& ctx, const InstanceState& state, const Command& cmd,
-                                        const std::string& id) {
+                                        const std::string& id, int64_t now) {
   auto task = actionable_task(ctx, state, id, cmd.actor);
   if (!task.ok()) return task.error();
   const Task& t = **task;
@@ -264,7 +478,7 @@ Result<std::vector<Event>> decide_claim(const Context& ctx, const InstanceState&
     return make_error(ErrorCode::conflict, fmt::format("task {} is already claimed by you", id));
   if (!t.claimed_by.empty())
     return make_error(ErrorCode::conflict, fmt::format("task {} is claimed by {}", id, t.claimed_by));
-  Emitter em(ctx, state, cmd);
+  Emitter em(ctx, state, cmd, now);
   Json data = Json::object();
   data["task"] = Json(id);
   em.emit(EventType::task_claimed, t.step, std::move(data), true);
@@ -272,7 +486,7 @@ Result<std::vector<Event>> decide_claim(const Context& ctx, const InstanceState&
 }
 
 Result<std::vector<Event>> decide_unclaim(const Context& ctx, const InstanceState& state, const Command& cmd,
-                                          const std::string& id) {
+                                        const std::string& id, int64_t now) {
   auto task = actionable_task(ctx, state, id, cmd.actor);
   if (!task.ok()) return task.error();
   const Task& t = **task;
@@ -280,7 +494,7 @@ Result<std::vector<Event>> decide_unclaim(const Context& ctx, const InstanceStat
     return make_error(ErrorCode::conflict, fmt::format("task {} is not claimed", id));
   if (t.claimed_by != cmd.actor)
     return make_error(ErrorCode::conflict, fmt::format("task {} is claimed by {}, not by you", id, t.claimed_by));
-  Emitter em(ctx, state, cmd);
+  Emitter em(ctx, state, cmd, now);
   Json data = Json::object();
   data["task"] = Json(id);
   em.emit(EventType::task_unclaimed, t.step, std::move(data), true);
@@ -288,7 +502,7 @@ Result<std::vector<Event>> decide_unclaim(const Context& ctx, const InstanceStat
 }
 
 Result<std::vector<Event>> decide_complete(const Context& ctx, const InstanceState& state, const Command& cmd,
-                                           const CompleteTask& complete) {
+                                           const CompleteTask& complete, int64_t now) {
   auto task = actionable_task(ctx, state, complete.task, cmd.actor);
   if (!task.ok()) return task.error();
   const Task& t = **task;
@@ -313,7 +527,7 @@ Result<std::vector<Event>> decide_complete(const Context& ctx, const InstanceSta
       break;
     }
 
-  Emitter em(ctx, state, cmd);
+  Emitter em(ctx, state, cmd, now);
   if (t.claimed_by.empty()) {  // completing an unclaimed task claims it first
     Json data = Json::object();
     data["task"] = Json(t.id);
@@ -332,8 +546,35 @@ Result<std::vector<Event>> decide_complete(const Context& ctx, const InstanceSta
   return em.take();
 }
 
+Result<std::vector<Event>> decide_fire(const Context& ctx, const InstanceState& state, const Command& cmd,
+                                       int64_t now) {
+  // What fell due by `now`, in the order it fell due (ties: by id).
+  std::vector<std::tuple<int64_t, std::string, bool>> due;  // (when, id, is a timer)
+  for (const Timer* t : state.open_timers())
+    if (t->due_epoch <= now) due.emplace_back(t->due_epoch, t->id, true);
+  for (const Task* t : state.open_tasks())
+    if (t->has_due() && !t->escalated && t->due_epoch <= now) due.emplace_back(t->due_epoch, t->id, false);
+  std::sort(due.begin(), due.end());
+  Emitter em(ctx, state, cmd, now);
+  for (const auto& [when, id, is_timer] : due) {
+    if (em.state().status != "active") break;
+    if (is_timer) {
+      auto it = em.state().timers.find(id);
+      if (it == em.state().timers.end() || !it->second.open) continue;
+      Timer timer = it->second;
+      if (auto st = em.fire_timer(timer); !st.ok()) return st.error();
+    } else {
+      const Task* t = em.state().task(id);
+      if (t == nullptr || !t->open || t->escalated) continue;  // cancelled by an earlier deadline
+      Task task = *t;
+      if (auto st = em.pass_deadline(task); !st.ok()) return st.error();
+    }
+  }
+  return em.take();
+}
+
 Result<std::vector<Event>> decide_service(const Context& ctx, const InstanceState& state, const Command& cmd,
-                                          const RecordServiceResult& result) {
+                                          const RecordServiceResult& result, int64_t now) {
   auto it = state.jobs.find(result.job);
   if (it == state.jobs.end()) return make_error(ErrorCode::not_found, fmt::format("no service job \"{}\"", result.job));
   const Job& job = it->second;
@@ -342,7 +583,7 @@ Result<std::vector<Event>> decide_service(const Context& ctx, const InstanceStat
   const Step* step = ctx.process.step(job.step);
   if (step == nullptr)
     return make_error(ErrorCode::internal, fmt::format("service job {} is on unknown step \"{}\"", job.id, job.step));
-  Emitter em(ctx, state, cmd);
+  Emitter em(ctx, state, cmd, now);
   Json data = Json::object();
   data["job"] = Json(job.id);
   if (!result.ok) {
@@ -421,6 +662,25 @@ std::vector<const Job*> InstanceState::open_jobs() const {
   return out;
 }
 
+std::vector<const Timer*> InstanceState::open_timers() const {
+  std::vector<const Timer*> out;
+  for (const auto& [id, t] : timers)
+    if (t.open) out.push_back(&t);
+  return out;
+}
+
+std::optional<int64_t> InstanceState::next_due() const {
+  std::optional<int64_t> out;
+  auto consider = [&](int64_t when) {
+    if (!out || when < *out) out = when;
+  };
+  for (const auto& [id, t] : timers)
+    if (t.open) consider(t.due_epoch);
+  for (const auto& [id, t] : tasks)
+    if (t.open && t.has_due() && !t.escalated) consider(t.due_epoch);
+  return out;
+}
+
 Status may_act_on(const Org& org, const std::string& login, const Task& task) {
   if (org.person(login) == nullptr)
     return make_error(ErrorCode::not_found, fmt::format("unknown user \"{}\"; see reglament users", login));
@@ -438,16 +698,31 @@ std::string instance_of(std::string_view task_id) {
 Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state, const Command& cmd) {
   if (!std::holds_alternative<StartInstance>(cmd.body) && !state.exists())
     return make_error(ErrorCode::not_found, fmt::format("no instance \"{}\"", cmd.instance));
-  if (state.exists() && state.status != "active" && !std::holds_alternative<StartInstance>(cmd.body))
+  if (state.exists() && state.status != "active" && !std::holds_alternative<StartInstance>(cmd.body)) {
+    if (std::holds_alternative<FireTimers>(cmd.body)) return std::vector<Event>{};  // nothing can be due
     return make_error(ErrorCode::conflict, fmt::format("instance {} is {}", state.id, state.status));
+  }
+  // Time moves forward only: a history's events are in the order they
+  // happened, which is what timers, deadlines and `state at T` rely on.
+  auto at = parse_moment(cmd.at);
+  if (!at.ok()) return make_error(ErrorCode::invalid, fmt::format("the time \"{}\" is not valid: {}", cmd.at, at.error().message));
+  const int64_t now = at->epoch;
+  if (state.exists()) {
+    auto last = parse_moment(state.updated_at);
+    if (last.ok() && last->epoch > now)
+      return make_error(ErrorCode::invalid,
+                        fmt::format("the time {} is before instance {}'s last event at {}; time cannot go back",
+                                    cmd.at, state.id, state.updated_at));
+  }
   return std::visit(
       [&](const auto& body) -> Result<std::vector<Event>> {
         using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, StartInstance>) return decide_start(ctx, state, cmd, body);
-        if constexpr (std::is_same_v<T, ClaimTask>) return decide_claim(ctx, state, cmd, body.task);
-        if constexpr (std::is_same_v<T, UnclaimTask>) return decide_unclaim(ctx, state, cmd, body.task);
-        if constexpr (std::is_same_v<T, CompleteTask>) return decide_complete(ctx, state, cmd, body);
-        if constexpr (std::is_same_v<T, RecordServiceResult>) return decide_service(ctx, state, cmd, body);
+        if constexpr (std::is_same_v<T, StartInstance>) return decide_start(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, ClaimTask>) return decide_claim(ctx, state, cmd, body.task, now);
+        if constexpr (std::is_same_v<T, UnclaimTask>) return decide_unclaim(ctx, state, cmd, body.task, now);
+        if constexpr (std::is_same_v<T, CompleteTask>) return decide_complete(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, RecordServiceResult>) return decide_service(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, FireTimers>) return decide_fire(ctx, state, cmd, now);
       },
       cmd.body);
 }
@@ -473,6 +748,11 @@ void apply(InstanceState& s, const Event& e) {
       t.step = e.step;
       t.roles = strings_of(d.get("roles"));
       t.created_at = e.at;
+      t.priority = parse_priority(d.str("priority")).value_or(Priority::normal);
+      t.due = d.str("due");
+      if (!t.due.empty()) {
+        if (auto m = parse_moment(t.due); m.ok()) t.due_epoch = m->epoch;
+      }
       s.tasks[t.id] = std::move(t);
       ++s.next_item;
       add_once(s.current, e.step);
@@ -528,6 +808,40 @@ void apply(InstanceState& s, const Event& e) {
       s.status = "completed";
       s.ended_at = e.at;
       break;
+    case EventType::timer_started: {
+      Timer t;
+      t.id = d.str("timer");
+      t.step = e.step;
+      t.due = d.str("due");
+      if (auto m = parse_moment(t.due); m.ok()) t.due_epoch = m->epoch;
+      t.branch = d.str("wait") == "branch";
+      s.timers[t.id] = std::move(t);
+      ++s.next_item;
+      add_once(s.current, e.step);
+      break;
+    }
+    case EventType::timer_fired:
+      s.timers[d.str("timer")].open = false;
+      break;
+    case EventType::deadline_passed:
+      s.tasks[d.str("task")].escalated = true;
+      break;
+    case EventType::task_reassigned: {
+      Task& t = s.tasks[d.str("task")];
+      t.roles = strings_of(d.get("roles"));
+      t.claimed_by.clear();
+      break;
+    }
+    case EventType::task_priority_changed:
+      s.tasks[d.str("task")].priority = parse_priority(d.str("priority")).value_or(Priority::normal);
+      break;
+    case EventType::task_cancelled: {
+      Task& t = s.tasks[d.str("task")];
+      t.open = false;
+      t.cancelled = true;
+      t.completed_at = e.at;
+      break;
+    }
   }
 }
 
@@ -562,6 +876,10 @@ Json encode_state(const InstanceState& s) {
     tj["open"] = Json(t.open);
     tj["completed_by"] = t.completed_by.empty() ? Json() : Json(t.completed_by);
     tj["completed_at"] = t.completed_at.empty() ? Json() : Json(t.completed_at);
+    tj["priority"] = Json(to_string(t.priority));
+    tj["due"] = t.due.empty() ? Json() : Json(t.due);
+    tj["escalated"] = Json(t.escalated);
+    tj["cancelled"] = Json(t.cancelled);
     tasks.push_back(std::move(tj));
   }
   j["tasks"] = Json(std::move(tasks));
@@ -577,6 +895,16 @@ Json encode_state(const InstanceState& s) {
     jobs.push_back(std::move(o));
   }
   j["jobs"] = Json(std::move(jobs));
+  JsonArray timers;
+  for (const auto& [id, t] : s.timers) {
+    Json o = Json::object();
+    o["timer"] = Json(t.id);
+    o["step"] = Json(t.step);
+    o["due"] = Json(t.due);
+    o["open"] = Json(t.open);
+    timers.push_back(std::move(o));
+  }
+  j["timers"] = Json(std::move(timers));
   JsonObject joins;
   for (const auto& [step, n] : s.joins) joins[step] = Json(n);
   j["joins"] = Json(std::move(joins));

@@ -50,6 +50,13 @@ enum class EventType {
   service_completed,   // data: {job, outputs, messages: [{to, text}]}
   service_failed,      // data: {job, error, attempt}
   instance_completed,  // data: {}
+  // Time (engine/README.md, "Time"):
+  timer_started,          // data: {timer, due, wait: "step"|"branch"}: the step waits until `due`
+  timer_fired,            // data: {timer, due}: the wait is over; the step starts now
+  deadline_passed,        // data: {task, due, messages: [{to, text}]}: then the escalation's events
+  task_reassigned,        // data: {task, roles}: the task moves to other roles, unclaimed
+  task_priority_changed,  // data: {task, priority}
+  task_cancelled,         // data: {task}: an interrupting deadline took the instance elsewhere
 };
 
 // "InstanceStarted", "TaskCreated", ... (the names stored and shown).
@@ -76,7 +83,14 @@ Result<Event> decode_event(const Json& j);
 // Values may be typed JSON or text as typed on the command line; text is
 // parsed with parse_field_value against the variable's or field's type.
 struct StartInstance {
+  StartInstance() = default;
+  StartInstance(JsonObject vars, std::string scheduled = {})  // NOLINT: implicit, as an aggregate was
+      : variables(std::move(vars)), scheduled_for(std::move(scheduled)) {}
+
   JsonObject variables;
+  // For a scheduled start: the occurrence it is for (ISO-8601). The engine
+  // starts it, so the command's actor may be empty.
+  std::string scheduled_for;
 };
 struct ClaimTask {
   std::string task;
@@ -97,7 +111,13 @@ struct RecordServiceResult {
   std::string error;    // when !ok
 };
 
-using CommandBody = std::variant<StartInstance, ClaimTask, UnclaimTask, CompleteTask, RecordServiceResult>;
+// Does whatever is due at the command's time: ends the waits and passes the
+// deadlines that fell due by then, in the order they fell due. Nothing due:
+// no events, and no error.
+struct FireTimers {};
+
+using CommandBody =
+    std::variant<StartInstance, ClaimTask, UnclaimTask, CompleteTask, RecordServiceResult, FireTimers>;
 
 struct Command {
   std::string instance;  // for StartInstance: the id to give the new instance
@@ -117,8 +137,26 @@ struct Task {
   bool open = true;
   std::string completed_by;
   std::string completed_at;
+  Priority priority = Priority::normal;
+  std::string due;        // ISO-8601 in the calendar's zone; empty: no deadline
+  int64_t due_epoch = 0;  // the same instant, when `due` is set
+  bool escalated = false; // its deadline has passed and was acted on
+  bool cancelled = false; // closed by an interrupting deadline, not completed
 
+  bool has_due() const { return !due.empty(); }
   friend bool operator==(const Task&, const Task&) = default;
+};
+
+// A wait: the step `step` starts when it fires.
+struct Timer {
+  std::string id;  // "<instance>.<n>", shares the task counter
+  std::string step;
+  std::string due;  // ISO-8601 in the calendar's zone
+  int64_t due_epoch = 0;
+  bool branch = false;  // a branch's wait: entering the step may still wait for the step's own
+  bool open = true;
+
+  friend bool operator==(const Timer&, const Timer&) = default;
 };
 
 struct Job {
@@ -147,6 +185,7 @@ struct InstanceState {
   std::vector<std::string> completed;  // completed step ids, repeats included
   std::map<std::string, Task> tasks;   // every task ever created
   std::map<std::string, Job> jobs;     // every service job ever scheduled
+  std::map<std::string, Timer> timers; // every wait ever started
   std::map<std::string, int> joins;    // join step -> branches arrived so far
   int next_item = 1;                   // counter for task and job ids
   int64_t seq = 0;                     // number of events applied
@@ -155,6 +194,10 @@ struct InstanceState {
   const Task* task(std::string_view id) const;
   std::vector<const Task*> open_tasks() const;
   std::vector<const Job*> open_jobs() const;
+  std::vector<const Timer*> open_timers() const;
+  // The earliest moment something is due (an open wait, or the deadline of
+  // an open task not yet acted on), as seconds since the epoch.
+  std::optional<int64_t> next_due() const;
 
   friend bool operator==(const InstanceState&, const InstanceState&) = default;
 };
@@ -172,11 +215,14 @@ struct Context {
   int version = 0;
   std::string hash;
   const Org& org;
+  // Deadlines and waits are computed on it; null: default_calendar().
+  const WorkingCalendar* calendar = nullptr;
 };
 
-// Errors: invalid (bad values; names the field), not_found (unknown task or
-// user), forbidden (the user lacks the roles), conflict (task no longer open,
-// or claimed by someone else).
+// Errors: invalid (bad values; names the field; a time earlier than the
+// instance's last event), not_found (unknown task or user), forbidden (the
+// user lacks the roles), conflict (task no longer open, or claimed by someone
+// else).
 Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state, const Command& cmd);
 
 // REQUIRES: `e` was produced by decide for this state (or read from its log).

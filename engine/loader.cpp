@@ -356,16 +356,35 @@ const std::vector<std::string> kFieldKeys = {"type", "title", "required", "defau
                                              "description"};
 const std::vector<std::string> kFormFieldKeys = {"name",    "type",    "title",      "required",
                                                  "default", "options", "description"};
-const std::vector<std::string> kProcessKeys = {"process", "title",     "section", "owner",
-                                               "description", "variables", "steps"};
-const std::vector<std::string> kStepKeys = {"id",   "title", "actor", "sign", "description", "instructions",
-                                            "form", "do",    "with",  "next", "join"};
-const std::vector<std::string> kBranchKeys = {"if", "goto", "else"};
+const std::vector<std::string> kProcessKeys = {"process",   "title", "section",  "owner", "description",
+                                               "variables", "steps", "priority", "start"};
+const std::vector<std::string> kStepKeys = {"id",   "title",    "actor",    "sign", "description", "instructions",
+                                            "form", "do",       "with",     "next", "join",        "deadline",
+                                            "escalate", "wait", "priority"};
+const std::vector<std::string> kBranchKeys = {"if", "goto", "else", "wait"};
+const std::vector<std::string> kWaitKeys = {"for", "until", "window"};
+const std::vector<std::string> kDeadlineKeys = {"within", "calendar", "at"};
+const std::vector<std::string> kEscalationKeys = {"notify", "text", "reassign", "priority", "goto"};
+const std::vector<std::string> kPriorityRuleKeys = {"if", "then", "else"};
+const std::vector<std::string> kScheduleKeys = {"every", "on", "at", "window", "variables"};
+const std::vector<std::string> kPriorityNames = {"low", "normal", "high", "urgent"};
+const std::vector<std::string> kWeekdayNames = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 const std::vector<std::string> kFormKeys = {"form", "title", "description", "fields"};
 const std::vector<std::string> kOrgKeys = {"roles", "people"};
 const std::vector<std::string> kRoleKeys = {"title", "description"};
 const std::vector<std::string> kPersonKeys = {"login", "name", "roles"};
-const std::vector<std::string> kTopKeys = {"process", "form", "roles", "indicators"};
+const std::vector<std::string> kTopKeys = {"process", "form", "roles", "indicators", "calendar"};
+
+// "HH:MM" -> seconds since midnight.
+std::optional<int64_t> parse_clock(std::string_view t) {
+  if (t.size() != 5 || t[2] != ':') return std::nullopt;
+  for (size_t i : {0u, 1u, 3u, 4u})
+    if (t[i] < '0' || t[i] > '9') return std::nullopt;
+  int h = (t[0] - '0') * 10 + (t[1] - '0');
+  int m = (t[3] - '0') * 10 + (t[4] - '0');
+  if (h > 23 || m > 59) return std::nullopt;
+  return static_cast<int64_t>(h) * 3600 + m * 60;
+}
 
 // Parses one YAML file's content into model values, reporting problems.
 class FileParser {
@@ -556,6 +575,8 @@ class FileParser {
         if (auto f = field(kv.second, name, r.thing())) p.variables.push_back(std::move(*f));
       }
     }
+    if (r.given("priority")) p.priority = priority(r.value("priority"), r.thing(), d.reads);
+    if (auto start = r.mapping("start")) p.schedule = schedule(*start, r.thing(), d);
     if (auto steps = r.list("steps", true)) {
       if (steps->size() == 0) out_.error(doc_.at(*steps), "steps of " + r.thing() + " must not be empty");
       std::set<std::string> ids;
@@ -661,6 +682,25 @@ class FileParser {
         out_.error(r.value_at("join"), "join of " + thing + " must be all");
       }
     }
+    if (r.given("wait")) step.wait = wait(r.value("wait"), "wait of " + thing, sd);
+    if (r.given("priority")) step.priority = priority(r.value("priority"), thing, sd.reads);
+    if (r.given("deadline")) {
+      sd.deadline_where = doc_.at(r.key("deadline"));
+      step.deadline = deadline(r.value("deadline"), thing, sd);
+      if (step.is_service()) {
+        out_.error(sd.deadline_where, thing + " is a service step (do: " + step.handler +
+                                          ") and cannot have a deadline; only a person's task falls due");
+      }
+    }
+    if (auto esc = r.list("escalate")) {
+      sd.escalate_where = doc_.at(r.key("escalate"));
+      if (!r.given("deadline")) {
+        out_.error(sd.escalate_where, thing + " has escalate: but no deadline: to trigger it");
+      }
+      for (const auto& item : *esc) {
+        if (auto e = escalation(item, thing, sd)) step.escalate.push_back(std::move(*e));
+      }
+    }
     if (!r.given("next")) {
       r.missing("next");
     } else {
@@ -669,13 +709,302 @@ class FileParser {
     return true;
   }
 
+  // A duration: `24h`, `2d`, `8 working hours`, `1 working day`.
+  std::optional<Span> span(const YAML::Node& n, const std::string& what) {
+    if (!n.IsScalar()) {
+      out_.error(doc_.at(n), what + " must be a duration such as 24h, 2d or 8 working hours");
+      return std::nullopt;
+    }
+    auto sp = parse_span(n.Scalar());
+    if (!sp.ok()) {
+      out_.error(doc_.at(n), what + ": " + sp.error().message);
+      return std::nullopt;
+    }
+    return *sp;
+  }
+
+  // A variable that holds a moment, read by wait/deadline.
+  std::optional<std::string> moment_variable(const YAML::Node& n, const std::string& what,
+                                             const char* kind, std::vector<Read>& reads) {
+    if (!n.IsScalar() || !valid_field_name(n.Scalar())) {
+      out_.error(doc_.at(n), what + " must name a date or datetime variable");
+      return std::nullopt;
+    }
+    Read read{n.Scalar(), doc_.at(n), false, kind, true};
+    reads.push_back(std::move(read));
+    return n.Scalar();
+  }
+
+  // `wait: 2d` or `wait: {for: ..., until: var, window: name}`.
+  std::optional<Wait> wait(const YAML::Node& n, const std::string& what, StepDraft& sd) {
+    Wait w;
+    w.where = doc_.at(n);
+    if (n.IsScalar()) {
+      w.span = span(n, what);
+      if (!w.span) return std::nullopt;
+      return w;
+    }
+    if (!n.IsMap()) {
+      out_.error(doc_.at(n), what + " must be a duration or a mapping with for:, until: or window:");
+      return std::nullopt;
+    }
+    MapReader r(doc_, out_, n, what, kWaitKeys);
+    if (r.given("for")) w.span = span(r.value("for"), "for of " + what);
+    if (r.given("until")) w.until = moment_variable(r.value("until"), "until of " + what, "wait", sd.reads).value_or("");
+    if (auto win = r.ref("window"); !win.name.empty()) {
+      w.window = win.name;
+      sd.windows.push_back(win);
+    }
+    if (!r.given("for") && !r.given("until") && !r.given("window")) {
+      out_.error(doc_.at(n), what + " needs for:, until: or window:");
+      return std::nullopt;
+    }
+    if (r.given("for") && r.given("until")) {
+      out_.error(doc_.at(r.key("until")), what + " has both for: and until:; give one of them");
+    }
+    return w;
+  }
+
+  // `deadline: 24h` or `{within: 24h, calendar: working|calendar}` or `{at: var}`.
+  std::optional<Deadline> deadline(const YAML::Node& n, const std::string& thing, StepDraft& sd) {
+    Deadline dl;
+    dl.where = doc_.at(n);
+    const std::string what = "deadline of " + thing;
+    if (n.IsScalar()) {
+      dl.span = span(n, what);
+      if (!dl.span) return std::nullopt;
+      return dl;
+    }
+    if (!n.IsMap()) {
+      out_.error(doc_.at(n), what + " must be a duration or a mapping with within: or at:");
+      return std::nullopt;
+    }
+    MapReader r(doc_, out_, n, what, kDeadlineKeys);
+    if (r.given("within")) dl.span = span(r.value("within"), "within of " + what);
+    if (r.given("at")) dl.at = moment_variable(r.value("at"), "at of " + what, "deadline", sd.reads).value_or("");
+    if (r.given("within") == r.given("at")) {
+      out_.error(doc_.at(n), what + " needs exactly one of within: or at:");
+      return std::nullopt;
+    }
+    if (auto cal = r.text("calendar")) {
+      if (*cal != "working" && *cal != "calendar") {
+        out_.error(r.value_at("calendar"), "calendar of " + what + " must be working or calendar");
+      } else if (!r.given("within")) {
+        out_.error(r.value_at("calendar"), "calendar of " + what + " applies to within:, not to at:");
+      } else if (dl.span && *cal == "working" && dl.span->unit == Span::Unit::seconds) {
+        dl.span->unit = Span::Unit::working_seconds;  // `{within: 24h, calendar: working}`
+      } else if (dl.span && *cal == "calendar" && dl.span->working()) {
+        out_.error(r.value_at("calendar"), what + " says calendar: calendar but within: is working time");
+      }
+    }
+    if (!dl.span && dl.at.empty()) return std::nullopt;
+    return dl;
+  }
+
+  std::optional<Priority> priority_level(const YAML::Node& n, const std::string& what) {
+    if (n.IsScalar()) {
+      if (auto p = parse_priority(n.Scalar())) return p;
+      out_.error(doc_.at(n), what + " must be low, normal, high or urgent" +
+                                 did_you_mean(n.Scalar(), kPriorityNames));
+      return std::nullopt;
+    }
+    out_.error(doc_.at(n), what + " must be low, normal, high or urgent");
+    return std::nullopt;
+  }
+
+  // `priority: high` or `[{if: vip, then: high}, {else: normal}]`.
+  std::vector<PriorityRule> priority(const YAML::Node& n, const std::string& thing, std::vector<Read>& reads) {
+    std::vector<PriorityRule> rules;
+    const std::string what = "priority of " + thing;
+    if (!n.IsSequence()) {
+      if (auto level = priority_level(n, what)) rules.push_back(PriorityRule{std::nullopt, *level, doc_.at(n)});
+      return rules;
+    }
+    size_t index = 0;
+    for (const auto& item : n) {
+      ++index;
+      if (!item.IsMap()) {
+        out_.error(doc_.at(item), "each rule of " + what + " must be {if: ..., then: LEVEL} or {else: LEVEL}");
+        continue;
+      }
+      MapReader r(doc_, out_, item, "a rule of " + what, kPriorityRuleKeys);
+      PriorityRule rule;
+      rule.where = doc_.at(item);
+      if (r.has("else")) {
+        if (r.has("if") || r.has("then")) out_.error(rule.where, "a rule of " + what + " has else together with if or then");
+        if (index != n.size()) out_.error(doc_.at(r.key("else")), "the else rule of " + what + " must be the last one");
+        if (!r.given("else")) {
+          r.missing("else");
+          continue;
+        }
+        if (auto level = priority_level(r.value("else"), "else of " + what)) rule.level = *level;
+        rules.push_back(std::move(rule));
+        continue;
+      }
+      if (!r.given("then")) {
+        r.missing("then");
+        continue;
+      }
+      auto level = priority_level(r.value("then"), "then of " + what);
+      StepDraft tmp;
+      auto cond = condition(r, what, tmp);
+      for (auto& rd : tmp.reads) reads.push_back(std::move(rd));
+      if (!level) continue;
+      rule.level = *level;
+      rule.condition = cond ? std::move(*cond) : Expr();
+      rules.push_back(std::move(rule));
+    }
+    return rules;
+  }
+
+  // One action of escalate:.
+  std::optional<Escalation> escalation(const YAML::Node& n, const std::string& thing, StepDraft& sd) {
+    const std::string what = "an action of escalate: of " + thing;
+    if (!n.IsMap()) {
+      out_.error(doc_.at(n), what + " must be a mapping: {notify: ROLE}, {reassign: ROLE}, {priority: LEVEL} or {goto: STEP}");
+      return std::nullopt;
+    }
+    MapReader r(doc_, out_, n, what, kEscalationKeys);
+    Escalation e;
+    e.where = doc_.at(n);
+    int kinds = 0;
+    for (const char* k : {"notify", "reassign", "priority", "goto"}) kinds += r.has(k) ? 1 : 0;
+    if (kinds != 1) {
+      out_.error(e.where, what + " must have exactly one of notify:, reassign:, priority: or goto:");
+      return std::nullopt;
+    }
+    if (r.has("text") && !r.has("notify")) out_.error(doc_.at(r.key("text")), "text: of " + what + " belongs with notify:");
+    if (r.has("notify") || r.has("reassign")) {
+      const std::string key = r.has("notify") ? "notify" : "reassign";
+      e.kind = key == "notify" ? Escalation::Kind::notify : Escalation::Kind::reassign;
+      Ref role = r.ref(key, true);
+      if (role.name.empty()) return std::nullopt;
+      e.role = role.name;
+      sd.escalation_roles.push_back(role);
+      if (auto text = r.text("text")) {
+        e.text = *text;
+        // Besides the instance's variables, the text may name the task:
+        // {task}, {step}, {title}, {due}.
+        StepDraft tmp;
+        template_reads(r.value("text"), tmp);
+        for (auto& rd : tmp.reads)
+          if (rd.name != "task" && rd.name != "step" && rd.name != "title" && rd.name != "due")
+            sd.reads.push_back(std::move(rd));
+      }
+      return e;
+    }
+    if (r.has("priority")) {
+      e.kind = Escalation::Kind::priority;
+      auto level = priority_level(r.value("priority"), "priority of " + what);
+      if (!level) return std::nullopt;
+      e.level = *level;
+      return e;
+    }
+    e.kind = Escalation::Kind::go;
+    if (!r.given("goto")) {
+      r.missing("goto");
+      return std::nullopt;
+    }
+    auto t = target(r.value("goto"), "goto of " + what);
+    if (!t) return std::nullopt;
+    e.target = t->name;
+    sd.targets.push_back(*t);
+    return e;
+  }
+
+  // `start: {every: week, on: fri, at: "14:00" | window: review, variables: {...}}`.
+  std::optional<Schedule> schedule(const YAML::Node& n, const std::string& thing, ProcessDraft& d) {
+    const std::string what = "start of " + thing;
+    MapReader r(doc_, out_, n, what, kScheduleKeys);
+    Schedule s;
+    s.where = doc_.at(n);
+    bool ok = true;
+    auto every = r.text("every", true);
+    if (!every) return std::nullopt;
+    if (*every == "day") {
+      s.every = Schedule::Every::day;
+    } else if (*every == "working day" || *every == "working_day") {
+      s.every = Schedule::Every::working_day;
+    } else if (*every == "week") {
+      s.every = Schedule::Every::week;
+    } else {
+      out_.error(r.value_at("every"), "every of " + what + " must be day, working day or week" +
+                                          did_you_mean(*every, {"day", "working day", "week"}));
+      ok = false;
+    }
+    if (auto on = r.text("on")) {
+      auto it = std::find(kWeekdayNames.begin(), kWeekdayNames.end(), *on);
+      if (it == kWeekdayNames.end()) {
+        out_.error(r.value_at("on"), "on of " + what + " must be a weekday: mon, tue, wed, thu, fri, sat or sun" +
+                                         did_you_mean(*on, kWeekdayNames));
+        ok = false;
+      } else {
+        s.weekday = static_cast<int>(it - kWeekdayNames.begin()) + 1;
+      }
+      if (s.every != Schedule::Every::week) out_.error(r.value_at("on"), "on: of " + what + " is for every: week");
+    } else if (ok && s.every == Schedule::Every::week) {
+      r.missing("on");
+      ok = false;
+    }
+    if (auto at = r.text("at")) {
+      if (auto sec = parse_clock(*at)) {
+        s.at = *sec;
+      } else {
+        out_.error(r.value_at("at"), "at of " + what + " must be a local time HH:MM, such as \"14:00\"");
+        ok = false;
+      }
+    }
+    if (auto win = r.ref("window"); !win.name.empty()) {
+      s.window = win.name;
+      d.windows.push_back(win);
+      if (r.given("at")) out_.error(r.value_at("window"), what + " has both at: and window:; give one of them");
+    } else if (!r.given("at")) {
+      out_.error(s.where, what + " needs at: (a local time) or window: (a window of the calendar)");
+      ok = false;
+    }
+    if (auto vars = r.mapping("variables")) {
+      for (const auto& kv : *vars) {
+        if (!kv.first.IsScalar()) continue;
+        const Field* f = d.process.variable(kv.first.Scalar());
+        if (f == nullptr) {
+          std::vector<std::string> names;
+          for (const auto& v : d.process.variables) names.push_back(v.name);
+          out_.error(doc_.at(kv.first), "unknown variable " + quote(kv.first.Scalar()) + " in variables of " + what +
+                                            did_you_mean(kv.first.Scalar(), names));
+          ok = false;
+          continue;
+        }
+        if (!kv.second.IsScalar()) {
+          out_.error(doc_.at(kv.second), "variable " + quote(f->name) + " of " + what + " must be a single value");
+          ok = false;
+          continue;
+        }
+        auto v = parse_field_value(*f, kv.second.Scalar());
+        if (!v.ok()) {
+          out_.error(doc_.at(kv.second), "in variables of " + what + ": " + v.error().message);
+          ok = false;
+          continue;
+        }
+        s.variables[f->name] = std::move(*v);
+      }
+    }
+    for (const auto& v : d.process.variables) {
+      if (v.required && !v.default_value && !s.variables.count(v.name)) {
+        out_.error(s.where, what + " must give the required variable " + quote(v.name) + " under variables:");
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return s;
+  }
+
   void template_reads(const YAML::Node& n, StepDraft& sd) {
     if (n.IsScalar()) {
       const std::string& text = n.Scalar();
       for (const auto& name : template_variables(text)) {
         size_t at = text.find("{" + name);
         Location where = at == std::string::npos ? doc_.at(n) : doc_.inside(n, at + 1);
-        sd.reads.push_back(Read{name, where, true});
+        sd.reads.push_back(Read{name, where, true, {}, false});
       }
     } else if (n.IsSequence()) {
       for (const auto& item : n) template_reads(item, sd);
@@ -767,6 +1096,7 @@ class FileParser {
         auto t = target(r.value("else"), "else of " + thing);
         if (!t) continue;
         b.target = t->name;
+        if (r.given("wait")) b.wait = wait(r.value("wait"), "wait of " + branch_thing, sd);
         sd.targets.push_back(*t);
         next.branches.push_back(std::move(b));
         continue;
@@ -786,6 +1116,7 @@ class FileParser {
       // is kept so its target is still checked and reachable.
       b.condition = cond ? std::move(*cond) : Expr();
       b.target = t->name;
+      if (r.given("wait")) b.wait = wait(r.value("wait"), "wait of " + branch_thing, sd);
       sd.targets.push_back(*t);
       next.branches.push_back(std::move(b));
     }
@@ -807,7 +1138,7 @@ class FileParser {
     }
     for (const auto& name : e->variables()) {
       auto at = find_word(*text, name);
-      sd.reads.push_back(Read{name, at ? doc_.inside(node, *at) : doc_.at(node), false});
+      sd.reads.push_back(Read{name, at ? doc_.inside(node, *at) : doc_.at(node), false, {}, false});
     }
     return std::move(e).value();
   }
@@ -824,6 +1155,8 @@ struct Parsed {
   // An indicators file (top-level key `indicators:`): read by
   // loader_indicators.cpp once the processes are known.
   bool indicators = false;
+  // A calendar file (top-level key `calendar:`): read by loader_calendar.cpp.
+  bool calendar = false;
 };
 
 Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out) {
@@ -866,12 +1199,14 @@ Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out) {
       result.org = parser.org(root);
     } else if (root["indicators"]) {
       result.indicators = true;
+    } else if (root["calendar"]) {
+      result.calendar = true;
     } else {
       std::string hint;
       for (const auto& kv : root) {
         if (kv.first.IsScalar() && hint.empty()) hint = did_you_mean(kv.first.Scalar(), kTopKeys);
       }
-      out.error(doc.start(), "the file has none of the top-level keys process:, form: or roles:" + hint);
+      out.error(doc.start(), "the file has none of the top-level keys process:, form:, roles:, indicators: or calendar:" + hint);
     }
   } catch (const YAML::Exception& e) {
     out.error(doc.start(), std::string("YAML error: ") + e.what());
@@ -900,6 +1235,7 @@ struct Loaded {
   std::map<std::string, std::string> form_paths;
   std::vector<ProcessDraft> drafts;
   std::string indicators_path;  // empty when none
+  std::string calendar_path;    // empty when none
 };
 
 Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
@@ -936,6 +1272,14 @@ Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
         l.indicators_path = path;
       }
     }
+    if (p.calendar) {
+      if (!l.calendar_path.empty()) {
+        out.error(doc.start(), "a second calendar file; the calendar is already defined in " +
+                                   display_name(sources, l.calendar_path));
+      } else {
+        l.calendar_path = path;
+      }
+    }
     if (p.process) {
       auto [it, fresh] = process_paths.emplace(p.process->process.key, path);
       if (!fresh) {
@@ -951,8 +1295,10 @@ Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
 
 // Validates a draft and packs it with the sources it was compiled from.
 LoadedProcess finish(ProcessDraft& d, const SourceSet& sources, const Loaded& l, const Org* org,
-                     const HandlerCatalog* handlers, std::vector<Error>& problems) {
+                     const HandlerCatalog* handlers, const WorkingCalendar* calendar,
+                     std::vector<Error>& problems) {
   loader_detail::ValidateContext ctx;
+  ctx.calendar = calendar;
   ctx.sources = &sources;
   ctx.org = org;
   ctx.forms = &l.forms;
@@ -994,9 +1340,18 @@ LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers)
         make_error(ErrorCode::invalid, "no org.yaml in the bundle: roles cannot be checked"));
   }
   const Org* org = l.org ? &*l.org : nullptr;
+  // The calendar: from its file, or the default (which has no windows).
+  report.bundle.calendar = default_calendar();
+  if (!l.calendar_path.empty()) {
+    const std::string& text = sources.files.at(l.calendar_path);
+    CalendarLoad cl = load_calendar(display_name(sources, l.calendar_path), text, read_system_zone);
+    report.problems.insert(report.problems.end(), cl.problems.begin(), cl.problems.end());
+    report.bundle.calendar = std::move(cl.calendar);
+    report.bundle.calendar_source = text;
+  }
   std::vector<LoadedProcess> processes;
   for (auto& d : l.drafts) {
-    processes.push_back(finish(d, sources, l, org, handlers, report.problems));
+    processes.push_back(finish(d, sources, l, org, handlers, &report.bundle.calendar, report.problems));
   }
   if (!l.indicators_path.empty()) {
     // Checked against every process of the bundle, and the org.
@@ -1031,7 +1386,7 @@ Result<LoadedProcess> load_process(const SourceSet& sources, const Org& org,
     return make_error(ErrorCode::invalid, "the sources hold " + std::to_string(l.drafts.size()) +
                                               " processes; expected exactly one");
   }
-  LoadedProcess lp = finish(l.drafts.front(), sources, l, &org, handlers, problems);
+  LoadedProcess lp = finish(l.drafts.front(), sources, l, &org, handlers, nullptr, problems);
   if (!problems.empty()) return first_problem(std::move(problems));
   return lp;
 }

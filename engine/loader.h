@@ -4,6 +4,7 @@
 //   org.yaml                 roles and people        (top-level key `roles:`)
 //   forms/*.yaml             one form per file       (top-level key `form:`)
 //   scripts/*.md             instructions text, referenced by steps
+//   calendar.yaml            the working calendar     (top-level key `calendar:`)
 //   *.yaml                   one process per file    (top-level key `process:`)
 // Files are told apart by their top-level key, not by their name or place.
 //
@@ -67,6 +68,10 @@ struct Bundle {
   // Text of the indicators file (top-level key `indicators:`), empty when
   // none; deployed whole beside the processes.
   std::string indicators_source;
+  // The working calendar (top-level key `calendar:`), or the default one;
+  // its text is empty when the bundle has no calendar file.
+  WorkingCalendar calendar;
+  std::string calendar_source;
   std::map<std::string, Form> forms;
   std::vector<LoadedProcess> processes;
 };
@@ -83,7 +88,8 @@ struct LoadReport {
 LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers);
 
 // Recompiles one deployed process from its stored sources (as kept by
-// LoadedProcess::sources). `org` is used for the role checks.
+// LoadedProcess::sources). `org` is used for the role checks; calendar
+// windows are not checked (they were when the bundle was deployed).
 Result<LoadedProcess> load_process(const SourceSet& sources, const Org& org,
                                    const HandlerCatalog* handlers);
 

@@ -40,6 +40,8 @@ struct Read {
   std::string name;
   Location where;
   bool in_template = false;
+  std::string kind;  // what reads it, for messages ("wait", "deadline"); empty: condition/template
+  bool moment = false;  // must be a date or datetime variable
 };
 
 struct StepDraft {
@@ -52,6 +54,10 @@ struct StepDraft {
   Ref instructions;          // name empty when none
   Location join_where;       // the `join:` value, when join is set
   std::vector<Read> reads;
+  std::vector<Ref> escalation_roles;  // notify: / reassign: of escalate:
+  std::vector<Ref> windows;           // calendar windows named by wait:
+  Location deadline_where;            // the `deadline:` key, when given
+  Location escalate_where;            // the `escalate:` key, when given
 };
 
 struct ProcessDraft {
@@ -59,6 +65,8 @@ struct ProcessDraft {
   std::vector<StepDraft> steps;  // parallel to process.steps
   Ref owner;
   std::string path;  // the key of its file in the SourceSet
+  std::vector<Read> reads;    // read by the process's priority rules
+  std::vector<Ref> windows;   // named by start:
 };
 
 struct ValidateContext {
@@ -67,6 +75,7 @@ struct ValidateContext {
   const std::map<std::string, Form>* forms = nullptr;
   const std::map<std::string, std::string>* form_paths = nullptr;  // form key -> source path
   const HandlerCatalog* handlers = nullptr;
+  const WorkingCalendar* calendar = nullptr;  // null: window names are not checked
 };
 
 // Resolves the draft's references, completes d.process (forms, instructions,

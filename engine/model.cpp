@@ -181,6 +181,27 @@ std::string_view to_string(ValueType t) {
   return "text";
 }
 
+std::string_view to_string(Priority p) {
+  switch (p) {
+    case Priority::low:
+      return "low";
+    case Priority::normal:
+      return "normal";
+    case Priority::high:
+      return "high";
+    case Priority::urgent:
+      return "urgent";
+  }
+  return "normal";
+}
+
+std::optional<Priority> parse_priority(std::string_view s) {
+  for (Priority p : {Priority::low, Priority::normal, Priority::high, Priority::urgent}) {
+    if (to_string(p) == s) return p;
+  }
+  return std::nullopt;
+}
+
 std::optional<ValueType> parse_value_type(std::string_view s) {
   for (ValueType t : {ValueType::text, ValueType::number, ValueType::boolean, ValueType::date,
                       ValueType::datetime, ValueType::choice}) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/calendar.h"
 #include "engine/expr.h"
 #include "engine/json.h"
 #include "engine/result.h"
@@ -54,9 +55,36 @@ struct Form {
 
 enum class NextKind { end, step, choice, parallel };
 
+// How urgent a task is. The inbox lists higher priorities first.
+enum class Priority { low = 0, normal = 1, high = 2, urgent = 3 };
+
+// "low", "normal", "high", "urgent".
+std::string_view to_string(Priority p);
+std::optional<Priority> parse_priority(std::string_view s);
+
+// `priority:` of a process or a step: a fixed level (one rule without a
+// condition) or rules tried in order, the first that holds giving the level.
+struct PriorityRule {
+  std::optional<Expr> condition;  // nullopt: always (`else`, or a fixed level)
+  Priority level = Priority::normal;
+  Location where;
+};
+
+// `wait:` — a timer before a step starts (on the step: every time it is
+// entered; on a branch: only when that branch is taken). The instance sleeps
+// until `until`'s moment and/or for `span`, then, when `window` is named,
+// until that calendar window is open.
+struct Wait {
+  std::optional<Span> span;  // `wait: 2d`, `{for: 1 working day}`
+  std::string until;         // a date or datetime variable (a date: the start of its working day)
+  std::string window;        // a window of the calendar
+  Location where;
+};
+
 struct Branch {
   std::optional<Expr> condition;  // nullopt: the `else` branch
   std::string target;             // step id or "end"
+  std::optional<Wait> wait;       // a timer on this branch only
   Location where;
 };
 
@@ -65,6 +93,25 @@ struct Next {
   std::string target;               // kind == step
   std::vector<Branch> branches;     // kind == choice, in order; `else` last
   std::vector<std::string> all;     // kind == parallel
+  Location where;
+};
+
+// `deadline:` of a user step: its task falls due `span` after it is created,
+// or at the moment a date/datetime variable holds.
+struct Deadline {
+  std::optional<Span> span;
+  std::string at;  // variable name; a date means the end of that working day
+  Location where;
+};
+
+// One action of `escalate:`, run in order when a task's deadline passes.
+struct Escalation {
+  enum class Kind { notify, reassign, priority, go };
+  Kind kind = Kind::notify;
+  std::string role;     // notify, reassign: a role
+  std::string text;     // notify: a template; empty for the default message
+  Priority level = Priority::high;  // priority
+  std::string target;   // go (`goto:`): a step id or "end"
   Location where;
 };
 
@@ -88,6 +135,10 @@ struct Step {
   Next next;
   bool join = false;              // `join: all`: waits for every parallel branch
   int join_count = 0;             // how many arrivals complete the join
+  std::optional<Deadline> deadline;
+  std::vector<Escalation> escalate;  // when the deadline passes
+  std::optional<Wait> wait;          // a timer before each entry
+  std::vector<PriorityRule> priority;  // overrides the process's when given
   Location where;
 
   bool is_service() const { return !handler.empty(); }
@@ -101,6 +152,8 @@ struct Process {
   std::string description;
   std::vector<Field> variables;  // start variables
   std::vector<Step> steps;       // in file order; steps.front() is the start step
+  std::vector<PriorityRule> priority;  // for every task, unless the step says otherwise
+  std::optional<Schedule> schedule;    // `start: {every: ...}`
   std::string file;              // where it was loaded from
 
   const Step* step(std::string_view id) const;

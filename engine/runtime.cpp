@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/time.h"
+
 namespace reglament {
 
 namespace {
@@ -41,6 +43,7 @@ Status Runtime::resolve_instance(Command& cmd) {
   if (auto* c = std::get_if<UnclaimTask>(&cmd.body)) task = &c->task;
   if (auto* c = std::get_if<CompleteTask>(&cmd.body)) task = &c->task;
   if (auto* c = std::get_if<RecordServiceResult>(&cmd.body)) task = &c->job;
+  if (std::holds_alternative<FireTimers>(cmd.body)) return make_error(ErrorCode::invalid, "no instance given");
   if (task == nullptr || task->empty()) return make_error(ErrorCode::invalid, "no task given");
   cmd.instance = instance_of(*task);
   return {};
@@ -143,12 +146,19 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
       fetched = store_.org();
       if (!fetched.ok()) return fetched.error();
     }
-    Context ctx{*def.process, def.version, def.hash, given_org != nullptr ? *given_org : *fetched};
+    auto calendar = store_.calendar();
+    if (!calendar.ok()) return calendar.error();
+    Context ctx{*def.process, def.version, def.hash, given_org != nullptr ? *given_org : *fetched, &*calendar};
     auto events = decide(ctx, state, cmd);
     if (!events.ok()) {
       // Rejected: the state is as stored (or as cached, which append checks).
       if (state.exists()) remember(state);
       return events.error();
+    }
+    if (events->empty()) {  // nothing happened (FireTimers with nothing due): nothing to write
+      remember(state);
+      out.state = std::move(state);
+      return out;
     }
     const int64_t expected_seq = state.seq;
     for (const auto& e : *events) apply(state, e);
@@ -297,6 +307,70 @@ Result<std::vector<Outcome>> Runtime::run_pending(const std::string& at) {
     if (!out.events.empty()) outs.push_back(std::move(out));
   }
   return outs;
+}
+
+Result<std::vector<Outcome>> Runtime::fire_due(const std::string& at) {
+  auto now = parse_moment(at);
+  if (!now.ok()) return now.error();
+  auto ids = store_.instances_due(now->epoch);
+  if (!ids.ok()) return ids.error();
+  std::vector<Outcome> outs;
+  for (const auto& id : *ids) {
+    Command cmd;
+    cmd.instance = id;
+    cmd.at = at;
+    cmd.body = FireTimers{};
+    auto out = submit(std::move(cmd), "");
+    if (!out.ok()) {
+      // The instance moved past `at` (its last event is later, a clock
+      // ahead of ours): what is due there fires at a later tick.
+      if (out.error().code == ErrorCode::invalid) continue;
+      return out.error();
+    }
+    if (!out->events.empty()) outs.push_back(std::move(*out));
+  }
+  return outs;
+}
+
+Result<std::vector<Outcome>> Runtime::start_scheduled(const std::string& at) {
+  auto now = parse_moment(at);
+  if (!now.ok()) return now.error();
+  auto scheduled = store_.scheduled_processes();
+  if (!scheduled.ok()) return scheduled.error();
+  auto calendar = store_.calendar();
+  if (!calendar.ok()) return calendar.error();
+  std::vector<Outcome> outs;
+  for (const auto& sp : *scheduled) {
+    const Process& p = *sp.def.process;
+    if (!p.schedule) continue;
+    std::optional<int64_t> due = due_occurrence(*calendar, *p.schedule, sp.since, now->epoch);
+    if (!due) continue;
+    Command cmd;
+    cmd.at = at;
+    cmd.body = StartInstance{p.schedule->variables, format_moment(calendar->zone.moment(*due))};
+    auto out = submit(std::move(cmd), p.key);
+    if (!out.ok()) {
+      // Another worker started this occurrence first.
+      if (out.error().code == ErrorCode::conflict) continue;
+      return out.error();
+    }
+    outs.push_back(std::move(*out));
+  }
+  return outs;
+}
+
+Result<Runtime::TickReport> Runtime::tick(const std::string& at) {
+  TickReport report;
+  auto started = start_scheduled(at);
+  if (!started.ok()) return started.error();
+  report.started = std::move(*started);
+  auto fired = fire_due(at);
+  if (!fired.ok()) return fired.error();
+  report.fired = std::move(*fired);
+  auto jobs = run_pending(at);
+  if (!jobs.ok()) return jobs.error();
+  report.jobs = std::move(*jobs);
+  return report;
 }
 
 }  // namespace reglament

@@ -59,6 +59,27 @@ class Runtime {
   // Runs every pending service job of every instance once (the CLI's `tick`).
   Result<std::vector<Outcome>> run_pending(const std::string& at);
 
+  // Ends the waits and passes the deadlines due at `at`, instance by
+  // instance (FireTimers), then runs the service steps that reached.
+  // Another worker firing the same timer meanwhile is not an error: the
+  // timer fires once, in whichever transaction commits first.
+  Result<std::vector<Outcome>> fire_due(const std::string& at);
+
+  // Starts the scheduled processes whose occurrence is due at `at`: at most
+  // one start per process per call (a worker that was down catches up with
+  // one start for the latest occurrence missed), never twice for one
+  // occurrence (EventStore::append refuses a second start of it).
+  Result<std::vector<Outcome>> start_scheduled(const std::string& at);
+
+  // Everything due at `at`, in this order: scheduled starts, waits and
+  // deadlines, service jobs left pending (the CLI's `tick`).
+  struct TickReport {
+    std::vector<Outcome> started;
+    std::vector<Outcome> fired;
+    std::vector<Outcome> jobs;
+  };
+  Result<TickReport> tick(const std::string& at);
+
   // The current state of an instance, rebuilt from its events.
   Result<InstanceState> load(const std::string& instance);
 

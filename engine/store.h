@@ -49,6 +49,29 @@ class EventStore {
   // another attempt), oldest first.
   virtual Result<std::vector<std::string>> instances_with_pending_jobs() = 0;
 
+  // ---- Time (engine/README.md, "Time") -----------------------------------------
+  // The defaults suit a store without timers: nothing is ever due.
+
+  // Active instances with a wait or a deadline due at or before `now`
+  // (seconds since the epoch), the earliest due first.
+  virtual Result<std::vector<std::string>> instances_due(int64_t now) {
+    return std::vector<std::string>{};
+  }
+  // The earliest moment a wait or deadline of any active instance falls due.
+  virtual Result<std::optional<int64_t>> next_due() { return std::optional<int64_t>{}; }
+
+  // The deployed working calendar; default_calendar() when none is deployed.
+  virtual Result<WorkingCalendar> calendar() { return default_calendar(); }
+
+  // The latest version of every process that has a scheduled start, and the
+  // moment its occurrences are counted from: the last occurrence started, or,
+  // before the first, when that version was deployed.
+  struct Scheduled {
+    Deployed def;
+    int64_t since = 0;
+  };
+  virtual Result<std::vector<Scheduled>> scheduled_processes() { return std::vector<Scheduled>{}; }
+
   // ---- Group commit (Runtime::execute_batch) ----------------------------------
   // Between begin_batch() and commit_batch() every append joins one
   // transaction, so many commands cost one durable commit. Each append still

@@ -73,7 +73,11 @@ Graph build_graph(const Process& p) {
   g.succ.resize(p.steps.size());
   g.to_end.resize(p.steps.size(), false);
   for (size_t i = 0; i < p.steps.size(); ++i) {
-    for (const auto& t : targets_of(p.steps[i].next)) {
+    std::vector<std::string> targets = targets_of(p.steps[i].next);
+    // An interrupting deadline (escalate: goto) is a way out of the step too.
+    for (const auto& e : p.steps[i].escalate)
+      if (e.kind == Escalation::Kind::go) targets.push_back(e.target);
+    for (const auto& t : targets) {
       if (t == "end") {
         g.to_end[i] = true;
       } else if (auto j = g.find(t)) {
@@ -290,10 +294,25 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
   std::set<std::string> set_vars;
   for (const auto& v : p.variables) set_vars.insert(v.name);
 
+  std::vector<std::string> window_names;
+  if (ctx.calendar != nullptr) {
+    for (const auto& [name, w] : ctx.calendar->windows) window_names.push_back(name);
+  }
+  auto check_window = [&](const Ref& w) {
+    if (ctx.calendar == nullptr || ctx.calendar->window(w.name) != nullptr) return;
+    add(problems, w.where,
+        "unknown window " + quote(w.name) +
+            (window_names.empty() ? std::string("; the calendar defines no windows (see calendar.yaml)")
+                                  : " of the calendar" + did_you_mean(w.name, window_names)));
+  };
+  for (const auto& w : d.windows) check_window(w);
+
   for (size_t i = 0; i < p.steps.size(); ++i) {
     Step& step = p.steps[i];
     StepDraft& sd = d.steps[i];
     for (const auto& a : sd.actors) check_role(a);
+    for (const auto& a : sd.escalation_roles) check_role(a);
+    for (const auto& w : sd.windows) check_window(w);
 
     if (!sd.form.name.empty()) {
       auto it = ctx.forms->find(sd.form.name);
@@ -345,15 +364,32 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
     }
   }
 
+  // The type of every variable that may be set, for wait/deadline moments.
+  std::map<std::string, ValueType> types;
+  for (const auto& v : p.variables) types.emplace(v.name, v.type);
+  for (const auto& step : p.steps)
+    if (step.form)
+      for (const auto& f : step.form->fields) types.emplace(f.name, f.type);
+
   std::vector<std::string> set_list(set_vars.begin(), set_vars.end());
-  for (const auto& sd : d.steps) {
-    for (const auto& r : sd.reads) {
-      if (set_vars.count(r.name)) continue;
+  auto check_read = [&](const Read& r) {
+    std::string what = !r.kind.empty() ? r.kind : r.in_template ? "template" : "condition";
+    if (!set_vars.count(r.name)) {
       add(problems, r.where,
-          std::string(r.in_template ? "template" : "condition") + " reads variable " +
-              quote(r.name) + ", which is never set" + did_you_mean(r.name, set_list));
+          what + " reads variable " + quote(r.name) + ", which is never set" + did_you_mean(r.name, set_list));
+      return;
     }
-  }
+    if (!r.moment) return;
+    auto t = types.find(r.name);
+    if (t != types.end() && t->second != ValueType::date && t->second != ValueType::datetime) {
+      add(problems, r.where,
+          what + " reads variable " + quote(r.name) + " as a moment, but it is " +
+              std::string(to_string(t->second)) + ", not date or datetime");
+    }
+  };
+  for (const auto& r : d.reads) check_read(r);
+  for (const auto& sd : d.steps)
+    for (const auto& r : sd.reads) check_read(r);
 
   check_graph(d, problems);
   return used;

@@ -11,9 +11,10 @@ mode=${1:-demo}
 build_dir=${BUILD_DIR:-build}
 build_type=${BUILD_TYPE:-RelWithDebInfo}
 
-# Everything the build and the tests need, from Debian's packages.
+# Everything the build and the tests need, from Debian's packages (tzdata: the
+# time zones a calendar names, read from /usr/share/zoneinfo).
 packages=(g++ cmake ninja-build pkg-config libyaml-cpp-dev libsqlitecpp-dev libsqlite3-dev libfmt-dev
-          libcli11-dev doctest-dev sqlite3)
+          libcli11-dev doctest-dev sqlite3 tzdata)
 
 install_missing() {
   local missing=()

@@ -73,12 +73,6 @@ std::string joined(const std::vector<std::string>& items) {
   return out + "]";
 }
 
-Json string_array(const std::vector<std::string>& items) {
-  JsonArray a;
-  for (const auto& s : items) a.emplace_back(s);
-  return Json(std::move(a));
-}
-
 std::optional<std::vector<std::string>> string_items(const std::string& text) {
   Result<Json> j = parse_json(text);
   if (!j || !j->is_array()) return std::nullopt;

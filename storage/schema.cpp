@@ -152,6 +152,34 @@ BEGIN
 END;
 )sql";
 
+// Schema version 2 (time): task priority and due moment in the inbox's
+// order, one row per instance with something due, and the occurrences of
+// scheduled starts. Run on a new file after version 1, and on a version 1
+// file when it is first opened by this build.
+constexpr const char* kSchemaV2 = R"sql(
+ALTER TABLE tasks ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE tasks ADD COLUMN due TEXT;
+ALTER TABLE tasks ADD COLUMN due_epoch INTEGER;
+DROP INDEX tasks_inbox_order;
+CREATE INDEX tasks_inbox_order ON tasks (priority DESC, due_epoch IS NULL, due_epoch, created_at,
+                                       CAST(instance AS INTEGER), instance,
+                                       CAST(substr(task, length(instance) + 2) AS INTEGER), task);
+
+CREATE TABLE timers (
+  instance  TEXT    PRIMARY KEY REFERENCES instances (id),
+  due_epoch INTEGER NOT NULL
+);
+CREATE INDEX timers_by_due ON timers (due_epoch, instance);
+
+CREATE TABLE schedule_runs (
+  process          TEXT    NOT NULL,
+  occurrence_epoch INTEGER NOT NULL,
+  occurrence       TEXT    NOT NULL,
+  instance         TEXT    NOT NULL REFERENCES instances (id),
+  PRIMARY KEY (process, occurrence_epoch)
+);
+)sql";
+
 int count_schema_objects(SQLite::Database& db) {
   return db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
 }
@@ -191,11 +219,29 @@ Status check_ours(SQLite::Database& db, const std::string& path) {
   return {};
 }
 
+int stored_version(SQLite::Database& db) {
+  return std::stoi(db.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString());
+}
+
+// Brings a database of an older schema up to kSchemaVersion, in one
+// transaction: all of it or none.
+void migrate(SQLite::Database& db) {
+  SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+  const int version = stored_version(db);  // again, under the lock: another process may have migrated
+  if (version >= kSchemaVersion) return;
+  if (version < 2) db.exec(kSchemaV2);
+  SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
+  q.bind(1, std::to_string(kSchemaVersion));
+  q.exec();
+  tx.commit();
+}
+
 void create_schema(SQLite::Database& db) {
   SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
   // Another process may have created the schema while we waited for the lock.
   if (count_schema_objects(db) != 0) return;
   db.exec(kSchemaV1);
+  db.exec(kSchemaV2);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},
@@ -262,6 +308,7 @@ Status prepare_database(SQLite::Database& db, const std::string& path) {
     // in between; check what is there now.
     if (Status ours = check_ours(db, path); !ours) return ours;
   }
+  if (stored_version(db) < kSchemaVersion) migrate(db);
   return {};
 }
 

@@ -5,13 +5,16 @@
 
 #include "storage/sqlite_store.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
+#include <tuple>
 #include <utility>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
@@ -47,8 +50,20 @@ constexpr const char* kBumpNextInstance =
 constexpr const char* kNextInstance = "SELECT value FROM meta WHERE key = 'next_instance'";
 constexpr const char* kDeleteTasks = "DELETE FROM tasks WHERE instance = ?1";
 constexpr const char* kInsertTask =
-    "INSERT INTO tasks (task, instance, process, version, step, title, roles_json, claimed_by, created_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "INSERT INTO tasks (task, instance, process, version, step, title, roles_json, claimed_by, created_at, "
+    "priority, due, due_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+constexpr const char* kDeleteTimer = "DELETE FROM timers WHERE instance = ?1";
+constexpr const char* kInsertTimer = "INSERT INTO timers (instance, due_epoch) VALUES (?1, ?2)";
+constexpr const char* kInstancesDue =
+    "SELECT instance FROM timers WHERE due_epoch <= ?1 ORDER BY due_epoch, CAST(instance AS INTEGER), instance";
+constexpr const char* kNextDue = "SELECT min(due_epoch) FROM timers";
+constexpr const char* kInsertScheduleRun =
+    "INSERT INTO schedule_runs (process, occurrence_epoch, occurrence, instance) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kLastScheduleRun = "SELECT max(occurrence_epoch) FROM schedule_runs WHERE process = ?1";
+constexpr const char* kLatestDefinitions =
+    "SELECT d.process, d.version, d.deployed_at FROM definitions d "
+    "WHERE d.version = (SELECT max(version) FROM definitions WHERE process = d.process) ORDER BY d.process";
+constexpr std::string_view kCalendarDocument = "calendar";
 constexpr const char* kInsertTaskRole = "INSERT OR IGNORE INTO task_roles (task, role) VALUES (?1, ?2)";
 constexpr const char* kJobSchedules = "SELECT job, scheduled_at FROM jobs WHERE instance = ?1";
 constexpr const char* kDeleteJobs = "DELETE FROM jobs WHERE instance = ?1";
@@ -86,14 +101,16 @@ constexpr const char* kUpsertOrg =
     "ON CONFLICT (id) DO UPDATE SET source = excluded.source, loaded_at = excluded.loaded_at "
     "WHERE org.source IS NOT excluded.source";
 
-// Inbox order: oldest first, then by instance and item number as integers
-// (so "9.2" comes before "10.1" and "3.10" after "3.9").
 constexpr const char* kTaskColumns =
     "SELECT t.task, t.instance, t.process, t.version, t.step, t.title, t.roles_json, t.claimed_by, "
-    "t.created_at, i.client FROM tasks t JOIN instances i ON i.id = t.instance ";
+    "t.created_at, i.client, t.priority, t.due, t.due_epoch FROM tasks t JOIN instances i ON i.id = t.instance ";
+// Inbox order: highest priority first, then the earliest due (tasks without
+// a deadline after those with one), then oldest first, then by instance and
+// item number as integers (so "9.2" comes before "10.1" and "3.10" after
+// "3.9"). tasks_inbox_order (schema.cpp) is this order.
 constexpr const char* kTaskOrder =
-    " ORDER BY t.created_at, CAST(t.instance AS INTEGER), t.instance, "
-    "CAST(substr(t.task, length(t.instance) + 2) AS INTEGER), t.task";
+    " ORDER BY t.priority DESC, t.due_epoch IS NULL, t.due_epoch, t.created_at, CAST(t.instance AS INTEGER), "
+    "t.instance, CAST(substr(t.task, length(t.instance) + 2) AS INTEGER), t.task";
 
 constexpr const char* kSelectInstances =
     "SELECT id, process, version, status, started_at, updated_at, current_json, client FROM instances "
@@ -230,6 +247,8 @@ struct SqliteStore::Impl {
   // while the stored text is the same (another process may deploy meanwhile).
   std::optional<std::string> org_source;
   Org org;
+  // The calendar as last parsed (it carries its source text).
+  std::optional<WorkingCalendar> calendar;
 
   // Declared last so they are finalized before the connection closes.
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements;
@@ -269,6 +288,10 @@ Result<InboxRow> SqliteStore::Impl::read_task_row(SQLite::Statement& s) {
   row.claimed_by = text_or_empty(s.getColumn(7));
   row.since = s.getColumn(8).getString();
   row.client = text_or_empty(s.getColumn(9));
+  const int priority = s.getColumn(10).getInt();
+  row.priority = priority >= 0 && priority <= 3 ? static_cast<Priority>(priority) : Priority::normal;
+  row.due = text_or_empty(s.getColumn(11));
+  row.due_epoch = s.getColumn(12).isNull() ? 0 : s.getColumn(12).getInt64();
   return row;
 }
 
@@ -544,7 +567,24 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
       }
       prev_hash = std::move(hash);
 
-      if (e.type == EventType::service_completed) {
+      if (e.type == EventType::instance_started && !e.data.str("scheduled_for").empty()) {
+        // One start per occurrence: a second one fails here (PRIMARY KEY).
+        auto occurrence = parse_moment(e.data.str("scheduled_for"));
+        if (!occurrence.ok()) return occurrence.error();
+        Query q = impl_->query(kInsertScheduleRun);
+        q->bind(1, after.process);
+        q->bind(2, occurrence->epoch);
+        q->bind(3, e.data.str("scheduled_for"));
+        q->bind(4, after.id);
+        try {
+          q->exec();
+        } catch (const SQLite::Exception& ex) {
+          if (ex.getErrorCode() != SQLITE_CONSTRAINT) throw;
+          return make_error(ErrorCode::conflict,
+                            fmt::format("{} was already started for {}", after.process, e.data.str("scheduled_for")));
+        }
+      }
+      if (e.type == EventType::service_completed || e.type == EventType::deadline_passed) {
         const Json& messages = e.data.get("messages");
         if (messages.is_array()) {
           for (const Json& m : messages.as_array()) {
@@ -580,12 +620,56 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
         q->bind(7, string_array(t->roles).dump());
         bind_text_or_null(*q, 8, t->claimed_by);
         q->bind(9, t->created_at);
+        q->bind(10, static_cast<int>(t->priority));
+        bind_text_or_null(*q, 11, t->due);
+        if (t->has_due()) {
+          q->bind(12, t->due_epoch);
+        } else {
+          q->bind(12);
+        }
         q->exec();
       }
       for (const std::string& role : t->roles) {
         Query q = impl_->query(kInsertTaskRole);
         q->bind(1, t->id);
         q->bind(2, role);
+        q->exec();
+      }
+    }
+
+    // What is due next: rewritten only when these events can change it, so
+    // a process without waits or deadlines never touches the table.
+    bool timing = false;
+    for (const Event& e : events) {
+      switch (e.type) {
+        case EventType::timer_started:
+        case EventType::timer_fired:
+        case EventType::deadline_passed:
+        case EventType::instance_completed:
+          timing = true;
+          break;
+        case EventType::task_created:
+        case EventType::task_completed:
+        case EventType::task_cancelled: {
+          const Task* t = after.task(e.data.str("task"));
+          timing = timing || (t != nullptr && t->has_due());
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (timing) {
+      {
+        Query q = impl_->query(kDeleteTimer);
+        q->bind(1, after.id);
+        q->exec();
+      }
+      std::optional<int64_t> due = after.status == "active" ? after.next_due() : std::nullopt;
+      if (due) {
+        Query q = impl_->query(kInsertTimer);
+        q->bind(1, after.id);
+        q->bind(2, *due);
         q->exec();
       }
     }
@@ -638,6 +722,78 @@ Result<std::vector<std::string>> SqliteStore::instances_with_pending_jobs() {
   }
 }
 
+Result<std::vector<std::string>> SqliteStore::instances_due(int64_t now) {
+  try {
+    std::vector<std::string> out;
+    Query q = impl_->query(kInstancesDue);
+    q->bind(1, now);
+    while (q->executeStep()) out.push_back(q->getColumn(0).getString());
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::optional<int64_t>> SqliteStore::next_due() {
+  try {
+    Query q = impl_->query(kNextDue);
+    if (!q->executeStep() || q->getColumn(0).isNull()) return std::optional<int64_t>();
+    return std::optional<int64_t>(q->getColumn(0).getInt64());
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<WorkingCalendar> SqliteStore::calendar() {
+  try {
+    std::string source;
+    {
+      Query q = impl_->query(kSelectDocument);
+      q->bind(1, std::string(kCalendarDocument));
+      if (q->executeStep()) source = q->getColumn(0).getString();
+    }
+    if (source.empty()) return default_calendar();
+    if (impl_->calendar && impl_->calendar->source == source) return *impl_->calendar;
+    CalendarLoad loaded = load_calendar("calendar.yaml", source, read_system_zone);
+    if (!loaded.problems.empty()) {
+      Error e = loaded.problems.front();
+      e.message = "the deployed calendar cannot be read: " + e.message;
+      return e;
+    }
+    impl_->calendar = std::move(loaded.calendar);
+    return *impl_->calendar;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<EventStore::Scheduled>> SqliteStore::scheduled_processes() {
+  try {
+    std::vector<std::tuple<std::string, int, std::string>> latest;
+    {
+      Query q = impl_->query(kLatestDefinitions);
+      while (q->executeStep())
+        latest.emplace_back(q->getColumn(0).getString(), q->getColumn(1).getInt(), q->getColumn(2).getString());
+    }
+    std::vector<Scheduled> out;
+    for (const auto& [process, version, deployed_at] : latest) {
+      auto def = definition(process, version);
+      if (!def.ok()) return def.error();
+      if (!def->process->schedule) continue;
+      Scheduled s;
+      s.def = std::move(*def);
+      if (auto m = parse_moment(deployed_at); m.ok()) s.since = m->epoch;
+      Query q = impl_->query(kLastScheduleRun);
+      q->bind(1, process);
+      if (q->executeStep() && !q->getColumn(0).isNull()) s.since = std::max(s.since, q->getColumn(0).getInt64());
+      out.push_back(std::move(s));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
 Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, const std::string& at) {
   try {
     std::vector<DeployChange> changes;
@@ -646,6 +802,13 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
       Query q = impl_->query(kUpsertOrg);
       q->bind(1, bundle.org_source);
       q->bind(2, at);
+      q->exec();
+    }
+    if (!bundle.calendar_source.empty()) {
+      Query q = impl_->query(kUpsertDocument);
+      q->bind(1, std::string(kCalendarDocument));
+      q->bind(2, bundle.calendar_source);
+      q->bind(3, at);
       q->exec();
     }
     if (!bundle.indicators_source.empty()) {
@@ -691,6 +854,7 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
     // were checked against the old org chart: recompile on next use.
     impl_->definitions.clear();
     impl_->org_source.reset();
+    impl_->calendar.reset();
     return changes;
   } catch (const SQLite::Exception& e) {
     return sqlite_error(e, impl_->path);

@@ -49,6 +49,9 @@ struct InboxRow {
   std::string claimed_by;  // empty when unclaimed
   std::string since;       // when the task was created
   std::string client;      // the instance's `client` variable, if any
+  Priority priority = Priority::normal;
+  std::string due;         // empty: no deadline
+  int64_t due_epoch = 0;   // when `due` is set
 };
 
 struct InstanceRow {
@@ -95,6 +98,10 @@ class SqliteStore : public EventStore {
   Status append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
                 const std::vector<Event>& events) override;
   Result<std::vector<std::string>> instances_with_pending_jobs() override;
+  Result<std::vector<std::string>> instances_due(int64_t now) override;
+  Result<std::optional<int64_t>> next_due() override;
+  Result<WorkingCalendar> calendar() override;
+  Result<std::vector<Scheduled>> scheduled_processes() override;
   // Group commit: BEGIN IMMEDIATE ... COMMIT around many appends, each append
   // then a savepoint of its own (see EventStore).
   Status begin_batch() override;

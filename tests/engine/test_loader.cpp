@@ -892,7 +892,7 @@ TEST_CASE("a YAML file with none of the top-level keys is reported") {
   SourceSet s = with_process(kSample);
   s.files["notes.yaml"] = "proces: x\ntitle: y\n";
   LoadReport r = load(s);
-  CHECK_PROBLEM(r, "b/notes.yaml:1:1", "none of the top-level keys process:, form: or roles:; did you mean \"process\"?");
+  CHECK_PROBLEM(r, "b/notes.yaml:1:1", "none of the top-level keys process:, form:, roles:, indicators: or calendar:; did you mean \"process\"?");
   // Markdown and other files are text, not definitions.
   SourceSet md = with_process(kSample);
   md.files["README.md"] = "process: no\n";
@@ -1014,4 +1014,149 @@ TEST_CASE("the bundled regulation loads without problems: 5 processes, 49 steps"
     REQUIRE_MESSAGE(again.ok(), again.error().str());
     CHECK(again->hash == p.hash);
   }
+}
+
+// ---- Time: deadlines, escalation, waits, priority, schedules, the calendar ----
+
+namespace {
+
+const char* kCalendar = R"(calendar:
+  timezone: "+03:00"
+  windows:
+    calling: {from: "09:00", to: "12:00"}
+)";
+
+SourceSet with_calendar(const std::string& process) {
+  SourceSet s = with_process(process);
+  s.files["calendar.yaml"] = kCalendar;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("time keys load into the model") {
+  LoadReport r = load(with_calendar(R"(process: p
+title: T
+owner: manager
+variables:
+  client: {type: text}
+  call_on: {type: date}
+  vip: {type: bool, default: false}
+priority:
+  - if: vip
+    then: high
+  - else: normal
+start: {every: week, on: fri, window: calling}
+steps:
+  - id: a
+    title: A
+    actor: manager
+    wait: {until: call_on, window: calling}
+    deadline: {within: 8h, calendar: working}
+    escalate:
+      - notify: deputy-director
+        text: "Просрочено {task} ({title}) у {client}, срок {due}"
+      - reassign: deputy-director
+      - priority: urgent
+      - goto: b
+    next:
+      - if: vip
+        goto: b
+      - else: a
+        wait: 1 working day
+  - id: b
+    title: B
+    actor: manager
+    priority: low
+    deadline: {at: call_on}
+    next: end
+)"));
+  INFO(listing(r));
+  REQUIRE(r.ok());
+  const Process& p = *r.bundle.processes.at(0).process;
+  REQUIRE(p.schedule);
+  CHECK(p.schedule->every == Schedule::Every::week);
+  CHECK(p.schedule->weekday == 5);
+  CHECK(p.schedule->window == "calling");
+  REQUIRE(p.priority.size() == 2);
+  CHECK(p.priority[0].level == Priority::high);
+  const Step& a = p.steps[0];
+  REQUIRE(a.wait);
+  CHECK(a.wait->until == "call_on");
+  REQUIRE(a.deadline);
+  CHECK(a.deadline->span->unit == Span::Unit::working_seconds);
+  CHECK(a.deadline->span->amount == 8 * 3600);
+  REQUIRE(a.escalate.size() == 4);
+  CHECK(a.escalate[3].kind == Escalation::Kind::go);
+  CHECK(a.next.branches[1].wait->span->unit == Span::Unit::working_days);
+  CHECK(p.steps[1].priority.at(0).level == Priority::low);
+  CHECK(p.steps[1].deadline->at == "call_on");
+  CHECK(r.bundle.calendar.window("calling") != nullptr);
+  CHECK(r.bundle.calendar_source == kCalendar);
+}
+
+TEST_CASE("time keys are checked, each problem at its place") {
+  LoadReport r = load(with_calendar(R"(process: p
+title: T
+owner: manager
+variables:
+  client: {type: text, required: true}
+  n: {type: number}
+start: {every: fortnight, at: "25:00"}
+steps:
+  - id: a
+    title: A
+    actor: manager
+    wait: {until: n, window: evening}
+    deadline: soon
+    escalate:
+      - notify: boss
+      - priority: critical
+      - goto: nowhere
+      - {}
+    next: end
+  - id: b
+    title: B
+    actor: manager
+    do: notify
+    with: {to: manager, text: x}
+    deadline: 1h
+    escalate: [{reassign: manager}]
+    next: end
+  - id: c
+    title: C
+    actor: manager
+    escalate: [{notify: manager}]
+    next: a
+)"));
+  CHECK_PROBLEM(r, "b/p.yaml:7:16", "every of start of process \"p\" must be day, working day or week");
+  CHECK_PROBLEM(r, "b/p.yaml:7:31", "at of start of process \"p\" must be a local time HH:MM");
+  CHECK_PROBLEM(r, "b/p.yaml:7:8", "must give the required variable \"client\" under variables:");
+  CHECK_PROBLEM(r, "b/p.yaml:12:19", "wait reads variable \"n\" as a moment, but it is number");
+  CHECK_PROBLEM(r, "b/p.yaml:12:30", "unknown window \"evening\" of the calendar");
+  CHECK_PROBLEM(r, "b/p.yaml:13:15", "deadline of step \"a\":");
+  CHECK_PROBLEM(r, "b/p.yaml:15:17", "unknown role \"boss\"");
+  CHECK_PROBLEM(r, "b/p.yaml:16:19", "must be low, normal, high or urgent");
+  CHECK_PROBLEM(r, "b/p.yaml:17:15", "goes to unknown step \"nowhere\"");
+  CHECK_PROBLEM(r, "b/p.yaml:18:9", "must have exactly one of notify:, reassign:, priority: or goto:");
+  CHECK_PROBLEM(r, "b/p.yaml:25:5", "is a service step (do: notify) and cannot have a deadline");
+  CHECK_PROBLEM(r, "b/p.yaml:31:5", "has escalate: but no deadline: to trigger it");
+}
+
+TEST_CASE("a window named without a calendar file says so") {
+  LoadReport r = load_one(process_with_steps(R"(  - id: a
+    title: A
+    actor: manager
+    wait: {window: calling}
+    next: end
+)"));
+  CHECK_PROBLEM(r, "b/p.yaml:8:20", "unknown window \"calling\"; the calendar defines no windows");
+}
+
+TEST_CASE("a calendar file with problems is reported with its places") {
+  SourceSet s = with_process(process_with_steps("  - {id: a, title: A, actor: manager, next: end}\n"));
+  s.files["calendar.yaml"] = "calendar:\n  timezone: Mars/Olympus\n  working_hours: {from: \"18:00\", to: \"09:00\"}\n";
+  LoadReport r = load(s);
+  CHECK_PROBLEM(r, "b/calendar.yaml:2:13", "Mars/Olympus");
+  CHECK(r.problems.size() >= 2);
 }
