@@ -30,7 +30,8 @@ namespace {
 
 constexpr const char* kInstanceIds =
     "SELECT id FROM instances UNION SELECT instance FROM events UNION SELECT instance FROM tasks "
-    "UNION SELECT instance FROM jobs UNION SELECT instance FROM outbox";
+    "UNION SELECT instance FROM jobs UNION SELECT instance FROM outbox UNION SELECT instance FROM timers "
+    "UNION SELECT instance FROM schedule_runs";
 constexpr const char* kEventRows =
     "SELECT seq, at, actor, type, step, data_json, format, hash, at_utc FROM events WHERE instance = ?1 "
     "ORDER BY seq";
@@ -38,8 +39,11 @@ constexpr const char* kInstanceRow =
     "SELECT process, version, status, started_at, updated_at, ended_at, current_json, client, vars_json, "
     "last_seq FROM instances WHERE id = ?1";
 constexpr const char* kTaskRows =
-    "SELECT task, process, version, step, title, roles_json, claimed_by, created_at FROM tasks "
-    "WHERE instance = ?1";
+    "SELECT task, process, version, step, title, roles_json, claimed_by, created_at, priority, due, due_epoch "
+    "FROM tasks WHERE instance = ?1";
+constexpr const char* kTimerRow = "SELECT due_epoch FROM timers WHERE instance = ?1";
+constexpr const char* kScheduleRunRows =
+    "SELECT process, occurrence_epoch, occurrence FROM schedule_runs WHERE instance = ?1";
 constexpr const char* kTaskRoleRows = "SELECT role FROM task_roles WHERE task = ?1 ORDER BY role";
 constexpr const char* kJobRows =
     "SELECT job, step, handler, attempts, last_error, scheduled_at FROM jobs WHERE instance = ?1";
@@ -126,6 +130,9 @@ struct TaskRowData {
   std::string process;
   int version = 0;
   std::string step, title, roles_json, claimed_by, created_at;
+  int priority = 1;
+  std::string due;
+  std::string due_epoch;  // as text, "" for NULL
   std::vector<std::string> role_rows;
 };
 
@@ -239,6 +246,40 @@ class Auditor {
     compare_tasks(id, state, process);
     compare_jobs(id, state, events);
     compare_outbox(id, events);
+    compare_timing(id, state, events);
+  }
+
+  // The instance's row in timers (its next due moment while active) and its
+  // scheduled start in schedule_runs.
+  void compare_timing(const std::string& id, const InstanceState& s, const std::vector<Event>& events) {
+    std::optional<int64_t> stored;
+    {
+      SQLite::Statement& q = stmt(kTimerRow);
+      q.bind(1, id);
+      if (q.executeStep()) stored = q.getColumn(0).getInt64();
+      done(q);
+    }
+    const std::optional<int64_t> want = s.status == "active" ? s.next_due() : std::nullopt;
+    if (stored.has_value() != want.has_value() || stored.value_or(0) != want.value_or(0)) {
+      add(AuditKind::projection, id, 0,
+          fmt::format("timers holds {} for it, but the events say {}",
+                      stored ? "due " + std::to_string(*stored) : std::string("nothing"),
+                      want ? "due " + std::to_string(*want) : std::string("nothing is due")));
+    }
+    std::vector<std::string> runs;
+    {
+      SQLite::Statement& q = stmt(kScheduleRunRows);
+      q.bind(1, id);
+      while (q.executeStep()) runs.push_back(q.getColumn(0).getString() + " " + q.getColumn(2).getString());
+      done(q);
+    }
+    std::vector<std::string> expected;
+    if (!events.empty() && !events.front().data.str("scheduled_for").empty())
+      expected.push_back(s.process + " " + events.front().data.str("scheduled_for"));
+    if (runs != expected) {
+      add(AuditKind::projection, id, 0,
+          fmt::format("schedule_runs lists {}, but the events say {}", joined(runs), joined(expected)));
+    }
   }
 
   void check_definitions() {
@@ -559,6 +600,9 @@ class Auditor {
         t.roles_json = q.getColumn(5).getString();
         t.claimed_by = text_or_empty(q.getColumn(6));
         t.created_at = q.getColumn(7).getString();
+        t.priority = q.getColumn(8).getInt();
+        t.due = text_or_empty(q.getColumn(9));
+        t.due_epoch = q.getColumn(10).isNull() ? std::string() : std::to_string(q.getColumn(10).getInt64());
         stored.emplace(q.getColumn(0).getString(), std::move(t));
       }
       done(q);
@@ -592,6 +636,9 @@ class Auditor {
       differ("claimed_by", row.claimed_by, t->claimed_by);
       differ("step", row.step, t->step);
       differ("created_at", row.created_at, t->created_at);
+      differ("priority", std::to_string(row.priority), std::to_string(static_cast<int>(t->priority)));
+      differ("due", row.due, t->due);
+      differ("due_epoch", row.due_epoch, t->has_due() ? std::to_string(t->due_epoch) : std::string());
       differ("process", row.process, s.process);
       differ("version", std::to_string(row.version), std::to_string(s.version));
       if (process != nullptr) {
@@ -673,7 +720,9 @@ class Auditor {
     std::vector<Message> expected;
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
-      if (e.type != EventType::service_completed || !e.data.get("messages").is_array()) continue;
+      if ((e.type != EventType::service_completed && e.type != EventType::deadline_passed) ||
+          !e.data.get("messages").is_array())
+        continue;
       for (const Json& m : e.data.get("messages").as_array()) {
         expected.emplace_back(static_cast<int64_t>(i) + 1, e.step, m.str("to"), m.str("text"), e.at);
       }
