@@ -76,6 +76,11 @@ class Walk {
     return format_moment(clock_);
   }
   Moment clock() const { return clock_; }
+  // Moves the clock on to `epoch` (when an instance waits until then).
+  std::string jump_to(int64_t epoch) {
+    clock_.epoch = std::max(clock_.epoch + kStepSeconds, epoch);
+    return format_moment(clock_);
+  }
 
   // The value for a variable or field: the scenario's when it names it,
   // a generated valid one when the field is required, none otherwise.
@@ -191,6 +196,17 @@ class Demo {
 
     for (int actions = 0; state.status == "active"; ++actions) {
       auto open = state.open_tasks();
+      if (open.empty() && !state.open_timers().empty()) {
+        // The instance sleeps (a wait): the demo's clock jumps to its end,
+        // as a worker's would, and the wait ends.
+        const Timer& wait = *state.open_timers().front();
+        say(fmt::format("#{} waits until {} — {}", res.instance, short_time(wait.due), step_label(&process, wait.step)));
+        auto woke = runtime_.execute(Command{state.id, "", w.jump_to(wait.due_epoch), FireTimers{}});
+        if (!woke) return failed(res, fmt::format("the wait of {}: {}", wait.step, woke.error().str()), state);
+        report_services(*woke, process);
+        state = std::move(woke->state);
+        continue;
+      }
       if (open.empty()) return failed(res, "the instance is active but has no open task", state);
       if (actions >= kMaxActions) return failed(res, "too many steps; the walk loops", state);
       const Task& task = *open.front();
