@@ -38,7 +38,8 @@ int run_inbox(Ctx& ctx, const InboxOptions& opt) {
   if (!person) return fail(person.error());
   auto now = parse_moment(ctx.now);
   if (!now) return fail(now.error());
-  auto overdue = [&](const InboxRow& r) { return !r.due.empty() && r.due_epoch < now->epoch; };
+  // Overdue from the due moment on, as a tick at that moment passes the deadline.
+  auto overdue = [&](const InboxRow& r) { return !r.due.empty() && r.due_epoch <= now->epoch; };
   // Without a filter the first page is read by walking the inbox index.
   auto rows = opt.limit > 0 && !opt.overdue ? (*store)->inbox_page(person->roles, opt.limit)
                                             : (*store)->inbox(person->roles);

@@ -129,15 +129,19 @@ int show_task(Ctx& ctx, const InstanceState& s, const Process* p, const Task& t)
     return kExitOk;
   }
   print_line(fmt::format("task {}: {}", t.id, step_label(p, t.step)));
-  std::string status = t.open ? "open"
-                              : fmt::format("completed by {} at {}", t.completed_by, t.completed_at);
-  print_fields({
+  std::string status = t.open        ? "open"
+                       : t.cancelled ? fmt::format("cancelled by its deadline at {}", t.completed_at)
+                                     : fmt::format("completed by {} at {}", t.completed_by, t.completed_at);
+  std::vector<std::pair<std::string, std::string>> rows = {
       {"instance", fmt::format("{} ({} v{}, {})", s.id, s.process, s.version, s.status)},
       {"roles", join_strings(t.roles, ", ")},
       {"claimed", t.claimed_by.empty() ? "—" : t.claimed_by},
       {"since", t.created_at},
-      {"status", status},
-  });
+      {"priority", std::string(to_string(t.priority))},
+  };
+  if (t.has_due()) rows.push_back({"due", t.due + (t.escalated ? " (passed)" : "")});
+  rows.push_back({"status", status});
+  print_fields(rows);
   if (step != nullptr && !step->description.empty()) {
     print_line("description:");
     print_indented(step->description);

@@ -162,14 +162,19 @@ int run_tick(Ctx& ctx, const TickOptions&) {
   TickLines t = describe_tick(*report, defs);
   if (ctx.json) {
     print_json(t.actions);
-    return kExitOk;
-  }
-  if (t.lines.empty()) {
+  } else if (t.lines.empty() && report->problems.empty()) {
     print_line("nothing to do");
-    return kExitOk;
+  } else {
+    for (const auto& l : t.lines) print_line(l);
   }
-  for (const auto& l : t.lines) print_line(l);
-  return kExitOk;
+  // What was refused for some instances; the rest was done. The exit code
+  // is the first refusal's, so a script notices.
+  int code = kExitOk;
+  for (const Error& e : report->problems) {
+    int c = fail(e);
+    if (code == kExitOk) code = c;
+  }
+  return code;
 }
 
 }  // namespace reglament

@@ -143,6 +143,7 @@ int run_worker(Ctx& ctx, const WorkerOptions& opt) {
     ++ticks;
     TickLines t = describe_tick(*report, defs);
     for (const auto& l : t.lines) print_line(fmt::format("{} {}", short_time(now_text), l));
+    for (const Error& e : report->problems) fail(e);  // the worker goes on with the rest
 
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     if (stop_at && now >= *stop_at) break;
@@ -156,16 +157,23 @@ int run_worker(Ctx& ctx, const WorkerOptions& opt) {
     if (sleep_s == 0 && *wake && **wake > now) sleep_s = 1;
     if (sleep_s == 0) continue;
 
-    pollfd fds[2] = {{signals.get(), POLLIN, 0}, {watching ? watch.get() : -1, POLLIN, 0}};
-    int rc = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(sleep_s, 24 * 3600) * 1000));
-    if (rc < 0 && errno != EINTR) return fail(ErrorCode::internal, "the worker's poll failed");
-    if (rc > 0 && (fds[0].revents & POLLIN)) {
-      signalfd_siginfo info{};
-      (void)::read(signals.get(), &info, sizeof info);
-      print_line(fmt::format("worker stopping on signal {} after {} ticks", info.ssi_signo, ticks));
-      return kExitOk;
+    // Sleep until the moment, a signal, or a commit to the database by
+    // anyone (other files in the directory, and readers, do not wake it).
+    const int64_t wake_at = now + sleep_s;
+    for (;;) {
+      const int64_t left = wake_at - static_cast<int64_t>(std::time(nullptr));
+      if (left <= 0) break;
+      pollfd fds[2] = {{signals.get(), POLLIN, 0}, {watching ? watch.get() : -1, POLLIN, 0}};
+      int rc = ::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 24 * 3600) * 1000));
+      if (rc < 0 && errno != EINTR) return fail(ErrorCode::internal, "the worker's poll failed");
+      if (rc > 0 && (fds[0].revents & POLLIN)) {
+        signalfd_siginfo info{};
+        (void)::read(signals.get(), &info, sizeof info);
+        print_line(fmt::format("worker stopping on signal {} after {} ticks", info.ssi_signo, ticks));
+        return kExitOk;
+      }
+      if (rc > 0 && (fds[1].revents & POLLIN) && drain_inotify(watch.get(), db_name)) break;
     }
-    if (rc > 0 && (fds[1].revents & POLLIN)) drain_inotify(watch.get(), db_name);
   }
   print_line(fmt::format("worker stopping after {} ticks", ticks));
   return kExitOk;

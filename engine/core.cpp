@@ -709,10 +709,14 @@ Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state
   const int64_t now = at->epoch;
   if (state.exists()) {
     auto last = parse_moment(state.updated_at);
-    if (last.ok() && last->epoch > now)
+    if (last.ok() && last->epoch > now) {
+      // Nothing fires at a moment the history has already passed; a tick
+      // at a later moment will.
+      if (std::holds_alternative<FireTimers>(cmd.body)) return std::vector<Event>{};
       return make_error(ErrorCode::invalid,
                         fmt::format("the time {} is before instance {}'s last event at {}; time cannot go back",
                                     cmd.at, state.id, state.updated_at));
+    }
   }
   return std::visit(
       [&](const auto& body) -> Result<std::vector<Event>> {

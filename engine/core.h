@@ -112,8 +112,8 @@ struct RecordServiceResult {
 };
 
 // Does whatever is due at the command's time: ends the waits and passes the
-// deadlines that fell due by then, in the order they fell due. Nothing due:
-// no events, and no error.
+// deadlines that fell due by then, in the order they fell due. Nothing due
+// (or a time before the instance's last event): no events, and no error.
 struct FireTimers {};
 
 using CommandBody =

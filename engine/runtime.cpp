@@ -18,6 +18,18 @@ constexpr int kMaxAttempts = 8;
 // definition that loops through service steps only.
 constexpr int kMaxServiceRunsPerCommand = 1000;
 
+// The core refused a command for one instance (as opposed to a failing
+// store, which fails everything).
+bool is_refusal(const Error& e) {
+  return e.code == ErrorCode::invalid || e.code == ErrorCode::conflict || e.code == ErrorCode::forbidden ||
+         e.code == ErrorCode::not_found;
+}
+
+Error about_instance(const std::string& id, Error e) {
+  e.message = fmt::format("instance {}: {}", id, e.message);
+  return e;
+}
+
 }  // namespace
 
 Result<InstanceState> Runtime::load(const std::string& instance) {
@@ -294,7 +306,7 @@ void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std:
   }
 }
 
-Result<std::vector<Outcome>> Runtime::run_pending(const std::string& at) {
+Result<std::vector<Outcome>> Runtime::run_pending(const std::string& at, std::vector<Error>* problems) {
   auto ids = store_.instances_with_pending_jobs();
   if (!ids.ok()) return ids.error();
   std::vector<Outcome> outs;
@@ -303,13 +315,16 @@ Result<std::vector<Outcome>> Runtime::run_pending(const std::string& at) {
     if (!state.ok()) return state.error();
     Outcome out;
     out.state = std::move(*state);
-    if (auto st = run_jobs(out, at); !st.ok()) return st.error();
+    if (auto st = run_jobs(out, at); !st.ok()) {
+      if (problems == nullptr || !is_refusal(st.error())) return st.error();
+      problems->push_back(about_instance(id, st.error()));
+    }
     if (!out.events.empty()) outs.push_back(std::move(out));
   }
   return outs;
 }
 
-Result<std::vector<Outcome>> Runtime::fire_due(const std::string& at) {
+Result<std::vector<Outcome>> Runtime::fire_due(const std::string& at, std::vector<Error>* problems) {
   auto now = parse_moment(at);
   if (!now.ok()) return now.error();
   auto ids = store_.instances_due(now->epoch);
@@ -322,10 +337,9 @@ Result<std::vector<Outcome>> Runtime::fire_due(const std::string& at) {
     cmd.body = FireTimers{};
     auto out = submit(std::move(cmd), "");
     if (!out.ok()) {
-      // The instance moved past `at` (its last event is later, a clock
-      // ahead of ours): what is due there fires at a later tick.
-      if (out.error().code == ErrorCode::invalid) continue;
-      return out.error();
+      if (problems == nullptr || !is_refusal(out.error())) return out.error();
+      problems->push_back(about_instance(id, out.error()));
+      continue;
     }
     if (!out->events.empty()) outs.push_back(std::move(*out));
   }
@@ -364,10 +378,10 @@ Result<Runtime::TickReport> Runtime::tick(const std::string& at) {
   auto started = start_scheduled(at);
   if (!started.ok()) return started.error();
   report.started = std::move(*started);
-  auto fired = fire_due(at);
+  auto fired = fire_due(at, &report.problems);
   if (!fired.ok()) return fired.error();
   report.fired = std::move(*fired);
-  auto jobs = run_pending(at);
+  auto jobs = run_pending(at, &report.problems);
   if (!jobs.ok()) return jobs.error();
   report.jobs = std::move(*jobs);
   return report;

@@ -57,13 +57,17 @@ class Runtime {
   Result<std::vector<Result<Outcome>>> execute_batch(std::vector<BatchCommand> commands);
 
   // Runs every pending service job of every instance once (the CLI's `tick`).
-  Result<std::vector<Outcome>> run_pending(const std::string& at);
+  // With `problems`, a command rejected for one instance (its last event is
+  // later than `at`, say) is collected there and the others go on; without,
+  // it is the answer.
+  Result<std::vector<Outcome>> run_pending(const std::string& at, std::vector<Error>* problems = nullptr);
 
   // Ends the waits and passes the deadlines due at `at`, instance by
   // instance (FireTimers), then runs the service steps that reached.
   // Another worker firing the same timer meanwhile is not an error: the
   // timer fires once, in whichever transaction commits first.
-  Result<std::vector<Outcome>> fire_due(const std::string& at);
+  // `problems` as for run_pending.
+  Result<std::vector<Outcome>> fire_due(const std::string& at, std::vector<Error>* problems = nullptr);
 
   // Starts the scheduled processes whose occurrence is due at `at`: at most
   // one start per process per call (a worker that was down catches up with
@@ -77,6 +81,9 @@ class Runtime {
     std::vector<Outcome> started;
     std::vector<Outcome> fired;
     std::vector<Outcome> jobs;
+    // Instances whose due work was refused (each message names the
+    // instance); the rest was done. Store errors fail the whole tick instead.
+    std::vector<Error> problems;
   };
   Result<TickReport> tick(const std::string& at);
 

@@ -294,6 +294,10 @@ TEST_CASE("time: a command earlier than the instance's last event is refused and
   CHECK(c.state == before);
   // The same instant in another offset is not earlier.
   CHECK(c.run("2026-11-23T07:00:00Z", "ivanova", ClaimTask{"7.1"}).ok());
+  // A tick from a clock behind the history fires nothing, and is no error.
+  auto behind = c.tick("2026-11-23T09:00:00+03:00");
+  REQUIRE(behind.ok());
+  CHECK(behind->empty());
 }
 
 TEST_CASE("time: a scheduled start is the engine's own and records its occurrence") {
