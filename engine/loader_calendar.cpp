@@ -19,10 +19,16 @@
 #include <vector>
 
 #include "engine/calendar.h"
+#include "engine/loader_internal.h"
+#include "engine/loader_places.h"
 
 namespace reglament {
 
 namespace {
+
+using loader_detail::did_you_mean;
+using loader_detail::Places;
+using loader_detail::quote;
 
 const std::vector<std::string> kTopKeys = {"calendar"};
 const std::vector<std::string> kCalendarKeys = {"timezone", "working_days",     "working_hours",
@@ -45,73 +51,7 @@ const std::map<std::string, int, std::less<>> kWeekdays = {
 // A range of holidays may cover at most this many days.
 constexpr int64_t kMaxRangeDays = 366;
 
-std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-int edit_distance(std::string_view a, std::string_view b) {
-  std::vector<int> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    int diagonal = row[0];
-    row[0] = static_cast<int>(i);
-    for (size_t j = 1; j <= b.size(); ++j) {
-      int up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-// "; did you mean \"x\"?" for the closest candidate within distance 2, else "".
-// (loader_detail::did_you_mean lives in validate.cpp; this file stays free of it.)
-std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  int best_distance = 3;
-  for (const auto& c : candidates) {
-    int d = edit_distance(word, c);
-    if (c != word && d < best_distance) {
-      best = &c;
-      best_distance = d;
-    }
-  }
-  return best == nullptr ? "" : "; did you mean " + quote(*best) + "?";
-}
-
-bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-// yaml-cpp marks are 0-based and count bytes; locations are 1-based and count characters.
-class Places {
- public:
-  Places(std::string file, const std::string& text) : file_(std::move(file)) {
-    size_t start = 0;
-    while (start <= text.size()) {
-      size_t end = text.find('\n', start);
-      if (end == std::string::npos) end = text.size();
-      lines_.push_back(text.substr(start, end - start));
-      start = end + 1;
-    }
-  }
-
-  Location at(int line, int byte_column) const {
-    if (line < 0) return start();
-    int column = byte_column + 1;
-    if (line < static_cast<int>(lines_.size())) {
-      const std::string& l = lines_[line];
-      column = 1;
-      for (int i = 0; i < byte_column && i < static_cast<int>(l.size()); ++i) {
-        if (!is_continuation(l[i])) ++column;
-      }
-    }
-    return Location{file_, line + 1, column};
-  }
-  Location at(const YAML::Node& n) const { return at(n.Mark().line, n.Mark().column); }
-  Location start() const { return Location{file_, 1, 1}; }
-
- private:
-  std::string file_;
-  std::vector<std::string> lines_;
-};
 
 // "HH:MM" or "HH:MM:SS" (one-digit hours too) in seconds since midnight;
 // "24:00" only when `end` is set.
