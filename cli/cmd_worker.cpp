@@ -139,7 +139,15 @@ int run_worker(Ctx& ctx, const WorkerOptions& opt) {
   for (;;) {
     const std::string now_text = system_now();
     auto report = runtime.tick(now_text);
-    if (!report) return fail(report.error());
+    if (!report) {
+      // A busy database (another writer held the lock past the busy
+      // timeout) is passing: say so and try again; anything else stops.
+      if (report.error().code != ErrorCode::conflict) return fail(report.error());
+      fail(report.error());
+      if (stop_at && static_cast<int64_t>(std::time(nullptr)) >= *stop_at) break;
+      ::sleep(1);
+      continue;
+    }
     ++ticks;
     TickLines t = describe_tick(*report, defs);
     for (const auto& l : t.lines) print_line(fmt::format("{} {}", short_time(now_text), l));
