@@ -33,7 +33,7 @@ struct SourceSet {
 
 // Reads `paths` (files or directories, recursively: *.yaml, *.yml, and the
 // instruction files that steps reference). When only files are given, their
-// directory's org.yaml, forms/ and scripts/ are read too, as context, so a
+// directory's org.yaml, calendar.yaml, forms/ and scripts/ are read too, as context, so a
 // single process file can be validated on its own.
 // Errors: not_found for a path that does not exist.
 Result<SourceSet> read_sources(const std::vector<std::string>& paths);

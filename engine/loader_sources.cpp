@@ -89,18 +89,20 @@ Result<Part> read_path(const std::string& given) {
     if (Status s = read_directory(p, part.files); !s.ok()) return s.error();
     return part;
   }
-  // A single file: read its folder's org, forms and scripts as context, so
-  // the file can be validated on its own.
+  // A single file: read its folder's org, calendar, forms and scripts as
+  // context, so the file can be validated on its own.
   fs::path dir = p.parent_path();
   part.root = tidy(dir);
   fs::path base = dir.empty() ? fs::path(".") : dir;
   std::string text;
   if (Status s = read_file(p, text); !s.ok()) return s.error();
   part.files[p.filename().generic_string()] = std::move(text);
-  fs::path org = base / "org.yaml";
-  if (fs::is_regular_file(org, ec) && !part.files.count("org.yaml")) {
-    if (Status s = read_file(org, text); !s.ok()) return s.error();
-    part.files["org.yaml"] = std::move(text);
+  for (const char* context : {"org.yaml", "calendar.yaml"}) {
+    fs::path file = base / context;
+    if (fs::is_regular_file(file, ec) && !part.files.count(context)) {
+      if (Status s = read_file(file, text); !s.ok()) return s.error();
+      part.files[context] = std::move(text);
+    }
   }
   for (const char* sub : {"forms", "scripts"}) {
     fs::path d = base / sub;

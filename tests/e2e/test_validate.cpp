@@ -60,6 +60,15 @@ TEST_CASE("the bundled regulation validates") {
   CHECK(contains(r.out, "49 steps"));
 }
 
+TEST_CASE("each bundled process file validates on its own, with its folder's org and calendar as context") {
+  Env env(false);
+  for (const char* file : {"incoming-request", "outbound-call", "agent-notification", "complaint",
+                           "client-base-review"}) {
+    Run r = env.rg({"validate", std::string(REGLAMENT_SOURCE_DIR "/processes/") + file + ".yaml"});
+    CHECK_MESSAGE(r.code == 0, file << ": " << r.err);
+  }
+}
+
 TEST_CASE("a YAML syntax error is reported with its place") {
   Env env(false);
   Broken b(env, "complaint.yaml", "    next: \"3.4.2\"", "    next: [\"3.4.2\"\n    form: x: y");
