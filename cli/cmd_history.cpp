@@ -73,7 +73,7 @@ std::string event_summary(const Event& e) {
     case EventType::deadline_passed: {
       std::string head = fmt::format("task {} was due {}", d.str("task"), d.str("due"));
       std::vector<std::string> parts;
-      for (const Json& m : d.get("messages").is_array() ? d.get("messages").as_array() : JsonArray{}) {
+      for (const Json& m : outbox_messages(e)) {
         parts.push_back(fmt::format("to {}: {}", m.str("to"), m.str("text")));
       }
       return with_detail(head, join_strings(parts, "; "));
@@ -107,7 +107,7 @@ std::string event_summary(const Event& e) {
       std::vector<std::string> parts;
       std::string outputs = assignments(d.get("outputs"));
       if (!outputs.empty()) parts.push_back(outputs);
-      for (const Json& m : d.get("messages").is_array() ? d.get("messages").as_array() : JsonArray{}) {
+      for (const Json& m : outbox_messages(e)) {
         parts.push_back(fmt::format("to {}: {}", m.str("to"), m.str("text")));
       }
       return with_detail(head, join_strings(parts, "; "));

@@ -40,15 +40,12 @@ void describe_fired(const Outcome& out, const Process* p, TickLines& t) {
         j["task"] = e.data.str("task");
         j["due"] = e.data.str("due");
         t.actions.push_back(std::move(j));
-        const Json& messages = e.data.get("messages");
-        if (messages.is_array()) {
-          for (const Json& m : messages.as_array()) {
-            t.lines.push_back(fmt::format("{}:   notified {}: {}", id, m.str("to"), m.str("text")));
-            Json n = action("notified", id, e);
-            n["to"] = m.str("to");
-            n["text"] = m.str("text");
-            t.actions.push_back(std::move(n));
-          }
+        for (const Json& m : outbox_messages(e)) {
+          t.lines.push_back(fmt::format("{}:   notified {}: {}", id, m.str("to"), m.str("text")));
+          Json n = action("notified", id, e);
+          n["to"] = m.str("to");
+          n["text"] = m.str("text");
+          t.actions.push_back(std::move(n));
         }
         break;
       }

@@ -83,7 +83,7 @@ Result<std::optional<int64_t>> next_wakeup(SqliteStore& store, int64_t now) {
   if (!calendar) return calendar.error();
   for (const auto& sp : *scheduled) {
     if (!sp.def.process->schedule) continue;
-    int64_t occurrence = next_occurrence(*calendar, *sp.def.process->schedule, std::max(sp.since, now));
+    int64_t occurrence = next_occurrence(**calendar, *sp.def.process->schedule, std::max(sp.since, now));
     if (!next || occurrence < *next) next = occurrence;
   }
   return next;

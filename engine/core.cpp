@@ -613,6 +613,13 @@ std::optional<EventType> parse_event_type(std::string_view s) {
   return std::nullopt;
 }
 
+const JsonArray& outbox_messages(const Event& e) {
+  static const JsonArray kNone;
+  if (e.type != EventType::service_completed && e.type != EventType::deadline_passed) return kNone;
+  const Json& messages = e.data.get("messages");
+  return messages.is_array() ? messages.as_array() : kNone;
+}
+
 Json encode_event(const Event& e) {
   Json j = Json::object();
   j["type"] = Json(to_string(e.type));

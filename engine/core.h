@@ -74,6 +74,12 @@ struct Event {
   friend bool operator==(const Event&, const Event&) = default;
 };
 
+// The outbox messages [{to, text}] an event carries: those of
+// ServiceCompleted (a notify handler's) and DeadlinePassed (an escalation's);
+// empty for every other event. The one place that says which events write
+// to the outbox (storage's projection, verify, history).
+const JsonArray& outbox_messages(const Event& e);
+
 // Round-trippable encoding: {"type","at","actor","step","data","format"}.
 Json encode_event(const Event& e);
 Result<Event> decode_event(const Json& j);

@@ -77,6 +77,11 @@ Result<std::vector<Result<Outcome>>> Runtime::execute_batch(std::vector<BatchCom
     store_.rollback_batch();
     return org.error();
   }
+  auto calendar = store_.calendar();
+  if (!calendar.ok()) {
+    store_.rollback_batch();
+    return calendar.error();
+  }
   for (BatchCommand& bc : commands) {
     Command& cmd = bc.command;
     ats.push_back(cmd.at);
@@ -89,7 +94,7 @@ Result<std::vector<Result<Outcome>>> Runtime::execute_batch(std::vector<BatchCom
     }
     // A rejected command appends nothing (decide answered before append, or
     // append undid its own part), so the batch goes on.
-    results.push_back(commit(std::move(cmd), starting ? bc.process : std::string(), &*org));
+    results.push_back(commit(std::move(cmd), starting ? bc.process : std::string(), &*org, calendar->get()));
   }
   if (Status st = store_.commit_batch(); !st.ok()) {
     states_.clear();  // they ran ahead of a log that did not keep them
@@ -118,7 +123,8 @@ void Runtime::remember(const InstanceState& state) {
   states_[state.id] = state;
 }
 
-Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const Org* given_org) {
+Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const Org* given_org,
+                                const WorkingCalendar* given_calendar) {
   const bool starting = std::holds_alternative<StartInstance>(cmd.body);
   Outcome out;
   for (int attempt = 0;; ++attempt) {
@@ -158,9 +164,14 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
       fetched = store_.org();
       if (!fetched.ok()) return fetched.error();
     }
-    auto calendar = store_.calendar();
-    if (!calendar.ok()) return calendar.error();
-    Context ctx{*def.process, def.version, def.hash, given_org != nullptr ? *given_org : *fetched, &*calendar};
+    std::shared_ptr<const WorkingCalendar> fetched_calendar;
+    if (given_calendar == nullptr) {
+      auto c = store_.calendar();
+      if (!c.ok()) return c.error();
+      fetched_calendar = std::move(*c);
+    }
+    Context ctx{*def.process, def.version, def.hash, given_org != nullptr ? *given_org : *fetched,
+                given_calendar != nullptr ? given_calendar : fetched_calendar.get()};
     auto events = decide(ctx, state, cmd);
     if (!events.ok()) {
       // Rejected: the state is as stored (or as cached, which append checks).
@@ -357,11 +368,11 @@ Result<std::vector<Outcome>> Runtime::start_scheduled(const std::string& at) {
   for (const auto& sp : *scheduled) {
     const Process& p = *sp.def.process;
     if (!p.schedule) continue;
-    std::optional<int64_t> due = due_occurrence(*calendar, *p.schedule, sp.since, now->epoch);
+    std::optional<int64_t> due = due_occurrence(**calendar, *p.schedule, sp.since, now->epoch);
     if (!due) continue;
     Command cmd;
     cmd.at = at;
-    cmd.body = StartInstance{p.schedule->variables, format_moment(calendar->zone.moment(*due))};
+    cmd.body = StartInstance{p.schedule->variables, format_moment((*calendar)->zone.moment(*due))};
     auto out = submit(std::move(cmd), p.key);
     if (!out.ok()) {
       // Another worker started this occurrence first.

@@ -93,9 +93,11 @@ class Runtime {
  private:
   // Decides and appends one command, deciding again on a concurrent change.
   // `process` names the definition for StartInstance and is ignored otherwise.
-  // `org`, when given, is used instead of asking the store (a batch reads
-  // it once: nothing can deploy while the batch holds the write lock).
-  Result<Outcome> commit(Command cmd, const std::string& process, const Org* org = nullptr);
+  // `org` and `calendar`, when given, are used instead of asking the store
+  // (a batch reads them once: nothing can deploy while the batch holds the
+  // write lock).
+  Result<Outcome> commit(Command cmd, const std::string& process, const Org* org = nullptr,
+                         const WorkingCalendar* calendar = nullptr);
   // commit, then run the service steps it reached.
   Result<Outcome> submit(Command cmd, const std::string& process);
   Status run_jobs(Outcome& out, const std::string& at);

@@ -61,7 +61,11 @@ class EventStore {
   virtual Result<std::optional<int64_t>> next_due() { return std::optional<int64_t>{}; }
 
   // The deployed working calendar; default_calendar() when none is deployed.
-  virtual Result<WorkingCalendar> calendar() { return default_calendar(); }
+  // Shared, not copied: it is asked for on every command.
+  virtual Result<std::shared_ptr<const WorkingCalendar>> calendar() {
+    static const auto kDefault = std::make_shared<const WorkingCalendar>(default_calendar());
+    return kDefault;
+  }
 
   // The latest version of every process that has a scheduled start, and the
   // moment its occurrences are counted from: the last occurrence started, or,

@@ -720,10 +720,7 @@ class Auditor {
     std::vector<Message> expected;
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
-      if ((e.type != EventType::service_completed && e.type != EventType::deadline_passed) ||
-          !e.data.get("messages").is_array())
-        continue;
-      for (const Json& m : e.data.get("messages").as_array()) {
+      for (const Json& m : outbox_messages(e)) {
         expected.emplace_back(static_cast<int64_t>(i) + 1, e.step, m.str("to"), m.str("text"), e.at);
       }
     }

@@ -248,7 +248,7 @@ struct SqliteStore::Impl {
   std::optional<std::string> org_source;
   Org org;
   // The calendar as last parsed (it carries its source text).
-  std::optional<WorkingCalendar> calendar;
+  std::shared_ptr<const WorkingCalendar> calendar;
 
   // Declared last so they are finalized before the connection closes.
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements;
@@ -584,20 +584,15 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
                             fmt::format("{} was already started for {}", after.process, e.data.str("scheduled_for")));
         }
       }
-      if (e.type == EventType::service_completed || e.type == EventType::deadline_passed) {
-        const Json& messages = e.data.get("messages");
-        if (messages.is_array()) {
-          for (const Json& m : messages.as_array()) {
-            Query q = impl_->query(kInsertOutbox);
-            q->bind(1, after.id);
-            q->bind(2, e.step);
-            q->bind(3, seq);
-            q->bind(4, m.str("to"));
-            q->bind(5, m.str("text"));
-            q->bind(6, e.at);
-            q->exec();
-          }
-        }
+      for (const Json& m : outbox_messages(e)) {
+        Query q = impl_->query(kInsertOutbox);
+        q->bind(1, after.id);
+        q->bind(2, e.step);
+        q->bind(3, seq);
+        q->bind(4, m.str("to"));
+        q->bind(5, m.str("text"));
+        q->bind(6, e.at);
+        q->exec();
       }
     }
 
@@ -744,7 +739,7 @@ Result<std::optional<int64_t>> SqliteStore::next_due() {
   }
 }
 
-Result<WorkingCalendar> SqliteStore::calendar() {
+Result<std::shared_ptr<const WorkingCalendar>> SqliteStore::calendar() {
   try {
     std::string source;
     {
@@ -752,16 +747,16 @@ Result<WorkingCalendar> SqliteStore::calendar() {
       q->bind(1, std::string(kCalendarDocument));
       if (q->executeStep()) source = q->getColumn(0).getString();
     }
-    if (source.empty()) return default_calendar();
-    if (impl_->calendar && impl_->calendar->source == source) return *impl_->calendar;
+    if (source.empty()) return EventStore::calendar();  // the default
+    if (impl_->calendar && impl_->calendar->source == source) return impl_->calendar;
     CalendarLoad loaded = load_calendar("calendar.yaml", source, read_system_zone);
     if (!loaded.problems.empty()) {
       Error e = loaded.problems.front();
       e.message = "the deployed calendar cannot be read: " + e.message;
       return e;
     }
-    impl_->calendar = std::move(loaded.calendar);
-    return *impl_->calendar;
+    impl_->calendar = std::make_shared<const WorkingCalendar>(std::move(loaded.calendar));
+    return impl_->calendar;
   } catch (const SQLite::Exception& e) {
     return sqlite_error(e, impl_->path);
   }

@@ -100,7 +100,7 @@ class SqliteStore : public EventStore {
   Result<std::vector<std::string>> instances_with_pending_jobs() override;
   Result<std::vector<std::string>> instances_due(int64_t now) override;
   Result<std::optional<int64_t>> next_due() override;
-  Result<WorkingCalendar> calendar() override;
+  Result<std::shared_ptr<const WorkingCalendar>> calendar() override;
   Result<std::vector<Scheduled>> scheduled_processes() override;
   // Group commit: BEGIN IMMEDIATE ... COMMIT around many appends, each append
   // then a savepoint of its own (see EventStore).
