@@ -1,0 +1,400 @@
+// Loose matching of company names and phones.
+//
+// Text is decoded from UTF-8 into code points, folded (lowercase, ё → е) and
+// cut into words of letters and digits; every other code point separates
+// words. Legal forms are dropped as whole words or phrases. Names are then
+// compared word by word: exact, prefix, or one typo. Everything is linear in
+// the input except the word-against-word comparison, which is bounded by the
+// (deduplicated) word counts of a query and a name: a few words each.
+
+#include "engine/names.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace reglament {
+namespace {
+
+using Word = std::u32string;
+
+// ---- UTF-8 -------------------------------------------------------------------
+
+// Decodes the code point at s[i] and advances i. Returns -1 for a byte that
+// does not start a well-formed sequence (stray continuation, overlong form,
+// surrogate, beyond U+10FFFF, truncated); i then moves past that byte only,
+// so bad bytes are skipped and decoding resumes at the next one.
+int32_t next_code_point(std::string_view s, size_t& i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char b0 = byte(i);
+  if (b0 < 0x80) {
+    ++i;
+    return b0;
+  }
+  int len = 0;
+  int32_t cp = 0;
+  int32_t min = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    ++i;
+    return -1;
+  }
+  if (i + len > s.size()) {
+    ++i;
+    return -1;
+  }
+  for (int k = 1; k < len; ++k) {
+    unsigned char b = byte(i + k);
+    if ((b & 0xC0) != 0x80) {
+      ++i;
+      return -1;
+    }
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    ++i;
+    return -1;
+  }
+  i += len;
+  return cp;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// ---- Folding and classes -------------------------------------------------------
+
+// Lowercase for the scripts a customer name is written in. ё and Ё become е:
+// people type the one for the other freely.
+char32_t fold(char32_t c) {
+  if (c >= U'A' && c <= U'Z') return c + 0x20;
+  if (c == U'Ё' || c == U'ё') return U'е';
+  if (c >= 0x0410 && c <= 0x042F) return c + 0x20;                          // А-Я
+  if (c >= 0x0400 && c <= 0x040F) return c + 0x50;                          // Ѐ-Џ (Є, І, Ї, Ў ...)
+  if ((c >= 0x0460 && c <= 0x0481) || (c >= 0x048A && c <= 0x04BF) ||
+      (c >= 0x04D0 && c <= 0x052F)) {
+    return c | 1;                                                            // pairs: even upper, odd lower
+  }
+  if (c >= 0x04C1 && c <= 0x04CE) return (c & 1) ? c + 1 : c;               // pairs: odd upper, even lower
+  if (c >= 0x00C0 && c <= 0x00DE && c != 0x00D7) return c + 0x20;            // Latin-1 À-Þ
+  if (c >= 0x0391 && c <= 0x03AB && c != 0x03A2) return c + 0x20;            // Greek
+  return c;
+}
+
+enum class Kind { word, ignore, separator };
+
+// What a code point does to a word. Letters and digits of any script build
+// words; punctuation, symbols, spaces and controls separate them. Combining
+// marks and invisible format characters are ignored so that a decomposed
+// "е" + U+0308 is still "е" and a soft hyphen does not split a word.
+Kind kind_of(char32_t c) {
+  if (c < 0x80) {
+    if ((c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z')) return Kind::word;
+    return Kind::separator;
+  }
+  if (c == 0x00AD || c == 0x200C || c == 0x200D || c == 0x2060 || c == 0xFEFF) return Kind::ignore;
+  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x0483 && c <= 0x0489) || (c >= 0xFE00 && c <= 0xFE0F) ||
+      (c >= 0x20D0 && c <= 0x20FF)) {
+    return Kind::ignore;
+  }
+  if (c <= 0x00BF || c == 0x00D7 || c == 0x00F7) return Kind::separator;   // Latin-1 punctuation, «», NBSP
+  if (c >= 0x02B0 && c <= 0x02FF) return Kind::separator;                   // modifier letters (ʼ ˮ ...)
+  if (c == 0x037E || c == 0x0387 || c == 0x0482) return Kind::separator;
+  if (c >= 0x2000 && c <= 0x2BFF) return Kind::separator;                   // punctuation, №, symbols
+  if (c >= 0x3000 && c <= 0x303F) return Kind::separator;                   // CJK punctuation
+  if (c >= 0xE000 && c <= 0xF8FF) return Kind::separator;                   // private use
+  if ((c >= 0xFE10 && c <= 0xFE6F) || (c >= 0xFF00 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
+      (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65) || (c >= 0xFFF0 && c <= 0xFFFF)) {
+    return Kind::separator;                                                 // full-width punctuation, specials
+  }
+  if (c >= 0x1F000 && c <= 0x1FAFF) return Kind::separator;                 // emoji and pictographs
+  if (c >= 0xF0000) return Kind::separator;                                 // private use
+  return Kind::word;
+}
+
+// The folded words of `text`, in order.
+std::vector<Word> split_words(std::string_view text) {
+  std::vector<Word> words;
+  Word current;
+  auto flush = [&] {
+    if (!current.empty()) words.push_back(std::move(current));
+    current.clear();
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    int32_t cp = next_code_point(text, i);
+    if (cp < 0) continue;  // a bad byte: skipped
+    char32_t c = static_cast<char32_t>(cp);
+    switch (kind_of(c)) {
+      case Kind::separator: flush(); break;
+      case Kind::ignore:
+        // A decomposed "й" (и + combining breve) is still "й".
+        if (c == 0x0306 && !current.empty() && current.back() == U'и') current.back() = U'й';
+        break;
+      case Kind::word: current += fold(c); break;
+    }
+  }
+  flush();
+  return words;
+}
+
+// ---- Legal forms -----------------------------------------------------------------
+
+// Legal forms, as the phrases of words they are written with. Longer phrases
+// come first so that "публичное акционерное общество" is taken whole before
+// "акционерное общество" could match inside it.
+const std::vector<std::vector<Word>>& legal_forms() {
+  static const std::vector<std::vector<Word>> forms = [] {
+    const char* const texts[] = {
+        "общество с ограниченной ответственностью",
+        "товарищество с ограниченной ответственностью",
+        "публичное акционерное общество",
+        "непубличное акционерное общество",
+        "закрытое акционерное общество",
+        "открытое акционерное общество",
+        "limited liability company",
+        "акционерное общество",
+        "индивидуальный предприниматель",
+        "частное предприятие",
+        "ооо", "оао", "зао", "пао", "ао", "нао", "ип", "чп", "тоо", "пбоюл",
+        "ooo", "oao", "zao", "pao",
+        "llc", "ltd", "limited", "inc", "incorporated", "corp", "corporation", "plc", "gmbh",
+    };
+    std::vector<std::vector<Word>> out;
+    for (const char* t : texts) out.push_back(split_words(t));
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& x, const auto& y) { return x.size() > y.size(); });
+    return out;
+  }();
+  return forms;
+}
+
+// `words` without the legal forms in it.
+std::vector<Word> drop_legal_forms(std::vector<Word> words) {
+  const auto& forms = legal_forms();
+  std::vector<Word> kept;
+  kept.reserve(words.size());
+  size_t i = 0;
+  while (i < words.size()) {
+    size_t skip = 0;
+    for (const auto& form : forms) {
+      if (form.size() > words.size() - i) continue;
+      if (std::equal(form.begin(), form.end(), words.begin() + static_cast<std::ptrdiff_t>(i))) {
+        skip = form.size();
+        break;
+      }
+    }
+    if (skip > 0) {
+      i += skip;
+    } else {
+      kept.push_back(std::move(words[i]));
+      ++i;
+    }
+  }
+  return kept;
+}
+
+// The words of a name, legal forms dropped, sorted (code point order, which is
+// also the byte order of their UTF-8).
+std::vector<Word> name_words(std::string_view name) {
+  std::vector<Word> words = drop_legal_forms(split_words(name));
+  std::sort(words.begin(), words.end());
+  return words;
+}
+
+// ---- Word comparison ---------------------------------------------------------------
+
+// True when a and b differ by exactly one edit: a substitution, an insertion,
+// a deletion, or two neighbours swapped. Linear: no distance matrix is needed
+// for a cutoff of one.
+bool one_edit_apart(const Word& a, const Word& b) {
+  const Word& s = a.size() <= b.size() ? a : b;  // shorter
+  const Word& l = a.size() <= b.size() ? b : a;  // longer
+  if (l.size() - s.size() > 1) return false;
+  size_t i = 0;
+  while (i < s.size() && s[i] == l[i]) ++i;
+  if (i == s.size()) return l.size() != s.size();  // equal, or one appended
+  if (s.size() == l.size()) {
+    if (s.compare(i + 1, Word::npos, l, i + 1, Word::npos) == 0) return true;  // substitution
+    return i + 1 < s.size() && s[i] == l[i + 1] && s[i + 1] == l[i] &&
+           s.compare(i + 2, Word::npos, l, i + 2, Word::npos) == 0;            // swap
+  }
+  return s.compare(i, Word::npos, l, i + 1, Word::npos) == 0;                   // insertion
+}
+
+// Scores of one query word against one name word.
+constexpr double kTypo = 0.8;            // one typo in a word of kTypoMinLength or more
+constexpr size_t kTypoMinLength = 5;
+constexpr size_t kPrefixMinLength = 3;   // shorter prefixes match too much to mean anything
+constexpr double kNotEqualCap = 0.95;    // anything short of equal names stays below 1
+
+// 1 for equal words, 0.3..0.9 for a prefix (more for a longer one), kTypo for
+// one typo, 0 otherwise.
+double word_score(const Word& q, const Word& w) {
+  if (q == w) return 1;
+  if (q.size() >= kPrefixMinLength && q.size() < w.size() && w.compare(0, q.size(), q) == 0) {
+    return 0.3 + 0.6 * static_cast<double>(q.size()) / static_cast<double>(w.size());
+  }
+  if (q.size() >= kTypoMinLength && w.size() >= kTypoMinLength && one_edit_apart(q, w)) return kTypo;
+  return 0;
+}
+
+std::vector<Word> unique_words(std::vector<Word> sorted) {
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  return sorted;
+}
+
+// How well the query words match a name's words: every query word must match
+// some name word (else 0); the score is the mean of their best matches,
+// lowered when the query leaves name words unmatched. Both inputs are sorted
+// and deduplicated.
+double words_score(const std::vector<Word>& query, const std::vector<Word>& name) {
+  if (query.empty() || name.empty()) return 0;
+  if (query == name) return 1;
+  std::vector<bool> covered(name.size(), false);
+  double sum = 0;
+  for (const Word& q : query) {
+    double best = 0;
+    // Every name word is tried: a word may be covered by a prefix or a typo,
+    // and the best score counts. Words are few; each try is linear.
+    for (size_t k = 0; k < name.size(); ++k) {
+      double s = word_score(q, name[k]);
+      if (s > 0) covered[k] = true;
+      best = std::max(best, s);
+    }
+    if (best == 0) return 0;
+    sum += best;
+  }
+  double mean = sum / static_cast<double>(query.size());
+  auto n_covered = static_cast<double>(std::count(covered.begin(), covered.end(), true));
+  double coverage = n_covered / static_cast<double>(name.size());
+  return std::min(kNotEqualCap, mean * (0.75 + 0.25 * coverage));
+}
+
+// ---- Phones ------------------------------------------------------------------------
+
+std::string digits_of(std::string_view s) {
+  std::string d;
+  for (char c : s) {
+    if (c >= '0' && c <= '9') d += c;
+  }
+  return d;
+}
+
+// A query is a phone when it has no letters and enough digits.
+bool looks_like_phone(std::string_view query) {
+  size_t digits = 0;
+  for (const Word& w : split_words(query)) {
+    for (char32_t c : w) {
+      if (c < U'0' || c > U'9') return false;
+      ++digits;
+    }
+  }
+  return digits >= 5;
+}
+
+// The number in one entry of a phone field, without an extension or a note
+// after it: "8 495 123-45-67 доб. 12" → "8 495 123-45-67 ".
+std::string_view without_extension(std::string_view entry) {
+  bool seen_digit = false;
+  size_t i = 0;
+  while (i < entry.size()) {
+    size_t at = i;
+    int32_t cp = next_code_point(entry, i);
+    if (cp < 0) continue;
+    auto c = static_cast<char32_t>(cp);
+    bool digit = c >= U'0' && c <= U'9';
+    if (seen_digit && !digit && kind_of(c) == Kind::word) return entry.substr(0, at);
+    seen_digit = seen_digit || digit;
+  }
+  return entry;
+}
+
+// 1 for the same number, 0.6..0.9 when the query's digits end the client's
+// number. The client's field may hold several numbers separated by , ; / or
+// a line break, each perhaps with an extension; the best number counts.
+double phone_score(std::string_view query, std::string_view phones) {
+  std::string q_norm = normalize_phone(query);
+  std::string q_digits = digits_of(query);
+  if (q_norm.empty()) return 0;
+  double best = 0;
+  size_t start = 0;
+  while (start <= phones.size()) {
+    size_t end = phones.find_first_of(",;/\n", start);
+    if (end == std::string_view::npos) end = phones.size();
+    std::string_view one = without_extension(phones.substr(start, end - start));
+    start = end + 1;
+    std::string p_norm = normalize_phone(one);
+    if (p_norm.empty()) continue;
+    if (p_norm == q_norm) return 1;
+    std::string p_digits = digits_of(one);
+    for (const std::string& p : {p_norm, p_digits}) {
+      if (q_digits.size() < p.size() && p.compare(p.size() - q_digits.size(), q_digits.size(), q_digits) == 0) {
+        best = std::max(best, 0.6 + 0.3 * static_cast<double>(q_digits.size()) / static_cast<double>(p.size()));
+      }
+    }
+  }
+  return best;
+}
+
+std::string join(const std::vector<Word>& words) {
+  std::string out;
+  for (const Word& w : words) {
+    if (!out.empty()) out += ' ';
+    for (char32_t c : w) append_utf8(out, c);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string normalize_company(std::string_view name) { return join(name_words(name)); }
+
+std::string normalize_phone(std::string_view phone) {
+  std::string d = digits_of(phone);
+  if (d.size() < 5) return "";
+  if (d.size() == 11 && d[0] == '8') d[0] = '7';
+  if (d.size() == 10) d.insert(d.begin(), '7');
+  return d;
+}
+
+double match_score(std::string_view query, std::string_view company, std::string_view contact,
+                   std::string_view phone) {
+  std::vector<Word> q = unique_words(name_words(query));
+  double best = 0;
+  if (!q.empty()) {
+    std::vector<Word> c = unique_words(name_words(company));
+    std::vector<Word> p = unique_words(name_words(contact));
+    best = std::max(words_score(q, c), words_score(q, p));
+    if (best < kNotEqualCap && !c.empty() && !p.empty()) {
+      // "Ромашка Иванов": words from the company and the contact together.
+      std::vector<Word> both = c;
+      both.insert(both.end(), p.begin(), p.end());
+      std::sort(both.begin(), both.end());
+      best = std::max(best, std::min(kNotEqualCap, words_score(q, unique_words(std::move(both)))));
+    }
+  }
+  if (best < 1 && looks_like_phone(query)) best = std::max(best, phone_score(query, phone));
+  return best;
+}
+
+}  // namespace reglament

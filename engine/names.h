@@ -1,0 +1,45 @@
+// Loose matching of company names and phone numbers: the "is this customer
+// already in the database?" of step 3.3.1. Pure functions over UTF-8 text.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace reglament {
+
+// Lowercase (Cyrillic and Latin, UTF-8 aware; ё → е), quotes and punctuation
+// dropped, legal forms (ООО, ОАО, ЗАО, ПАО, АО, ИП, LLC, Ltd, ...) dropped,
+// words sorted and joined by one space:
+//   "ООО «Ромашка»" → "ромашка", "ромашка ооо" → "ромашка",
+//   "Торговый дом \"Север\", АО" → "дом север торговый".
+std::string normalize_company(std::string_view name);
+
+// The digits of a phone number, a Russian 8XXXXXXXXXX or a bare 10-digit
+// number written as 7XXXXXXXXXX: "+7 (495) 123-45-67", "8 495 1234567" and
+// "4951234567" all give "74951234567". Empty when there are fewer than 5
+// digits.
+std::string normalize_phone(std::string_view phone);
+
+// How well `query` matches a client with this company name, contact person
+// and phone: 1 when the normalised names (or phones) are equal, less for
+// partial matches (every query word a prefix of a name word, a phone
+// suffix, one typo in a longer word), 0 for no match.
+//
+// The query is matched against the company, the contact person, and both
+// together. Every query word must match some name word: equal (1), a prefix
+// of 3 letters or more (0.3–0.9, longer prefixes more), or one typo —
+// substitution, insertion, deletion or swap — when both words have 5 letters
+// or more (0.8). The mean over the query words is lowered by up to a quarter
+// when name words are left unmatched; anything short of equal stays ≤ 0.95:
+//   "ромаш" vs "ООО «Ромашка»" ≈ 0.73, "Ромашко" → 0.8,
+//   "ромашка" vs "Торговый дом «Ромашка»" ≈ 0.83.
+// A query of digits and separators only, with 5 digits or more, is also a
+// phone: 1 when normalize_phone() gives the same number, 0.6–0.9 when its
+// digits end the client's number ("1234567"). The phone field may hold
+// several numbers separated by , ; / or line breaks, and extensions
+// ("доб. 12") after a number are ignored. Blank queries score 0.
+double match_score(std::string_view query, std::string_view company, std::string_view contact,
+                   std::string_view phone);
+
+}  // namespace reglament

@@ -1,0 +1,226 @@
+// Loose matching of customer names and phones: normalisation, and the scores
+// of the "is this customer already in the database?" question.
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "engine/names.h"
+
+using namespace reglament;
+
+namespace {
+
+// A client with only a company name.
+double company_score(const std::string& query, const std::string& company) {
+  return match_score(query, company, "", "");
+}
+
+}  // namespace
+
+// ---- normalize_company ------------------------------------------------------------
+
+TEST_CASE("normalize_company drops quotes and the legal form, whichever side it is on") {
+  CHECK(normalize_company("ООО «Ромашка»") == "ромашка");
+  CHECK(normalize_company("ромашка ооо") == "ромашка");
+  CHECK(normalize_company("  Ромашка  ") == "ромашка");
+  CHECK(normalize_company("ООО \"Ромашка\"") == "ромашка");
+  CHECK(normalize_company("“Ромашка”, LLC") == "ромашка");
+  CHECK(normalize_company("„Ромашка“ Ltd.") == "ромашка");
+}
+
+TEST_CASE("normalize_company sorts the words and joins them by one space") {
+  CHECK(normalize_company("Торговый дом \"Север\", АО") == "дом север торговый");
+  CHECK(normalize_company("Север  —  Торговый\tдом") == "дом север торговый");
+}
+
+TEST_CASE("normalize_company drops the full Russian legal forms as phrases") {
+  CHECK(normalize_company("Общество с ограниченной ответственностью «Ромашка»") == "ромашка");
+  CHECK(normalize_company("Индивидуальный предприниматель Иванов И. И.") == "и и иванов");
+  CHECK(normalize_company("Акционерное общество \"Север\"") == "север");
+  CHECK(normalize_company("ПУБЛИЧНОЕ АКЦИОНЕРНОЕ ОБЩЕСТВО «Север»") == "север");
+  CHECK(normalize_company("Закрытое акционерное общество Север") == "север");
+  CHECK(normalize_company("ИП Петров") == "петров");
+  CHECK(normalize_company("ПАО Север") == "север");
+  CHECK(normalize_company("Ромашка GmbH") == "ромашка");
+}
+
+TEST_CASE("normalize_company keeps legal-form letters that are part of a longer word") {
+  // "ао" inside "Аокси" or "ип" inside "Ипподром" are not legal forms.
+  CHECK(normalize_company("Аокси") == "аокси");
+  CHECK(normalize_company("ООО Ипподром") == "ипподром");
+  // "общество" alone is a name word, not a legal form.
+  CHECK(normalize_company("Общество любителей чая") == "любителей общество чая");
+}
+
+TEST_CASE("normalize_company lowercases Cyrillic and Latin and turns ё into е") {
+  CHECK(normalize_company("АБВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ") == "абвгдежзийклмнопрстуфхцчшщъыьэюя");
+  CHECK(normalize_company("Василёк") == "василек");
+  CHECK(normalize_company("ЁЛКА") == "елка");
+  CHECK(normalize_company("ACME Trading") == "acme trading");
+  // A decomposed ё (е + combining diaeresis) and й (и + combining breve).
+  CHECK(normalize_company("Василе\xCC\x88к") == "василек");
+  CHECK(normalize_company("Чаи\xCC\x86ка") == "чайка");
+}
+
+TEST_CASE("normalize_company treats punctuation, dashes and № as separators, keeps digits") {
+  CHECK(normalize_company("Аптека №5") == "5 аптека");
+  CHECK(normalize_company("Ростов-на-Дону Трейд") == "дону на ростов трейд");
+  CHECK(normalize_company("Альфа–Бета (филиал)") == "альфа бета филиал");
+  CHECK(normalize_company("Сервис\xC2\xA0Плюс") == "плюс сервис");  // no-break space
+  CHECK(normalize_company("O'Brien & Co") == "brien co o");
+}
+
+TEST_CASE("normalize_company gives an empty string for blank text or only a legal form") {
+  CHECK(normalize_company("") == "");
+  CHECK(normalize_company("   \t ") == "");
+  CHECK(normalize_company("«»—!") == "");
+  CHECK(normalize_company("ООО") == "");
+}
+
+TEST_CASE("normalize_company skips invalid UTF-8 bytes without failing") {
+  CHECK(normalize_company("Ром\xFF" "ашка") == "ромашка");               // a byte never valid
+  CHECK(normalize_company("\x80Ромашка") == "ромашка");                  // stray continuation
+  CHECK(normalize_company("Ромашка\xD0") == "ромашка");                  // truncated sequence
+  CHECK(normalize_company("\xC0\xAFРомашка") == "ромашка");              // overlong "/"
+  CHECK(normalize_company("\xED\xA0\x80Ромашка") == "ромашка");          // a surrogate
+  CHECK(normalize_company("ООО \xE2\x80 Ромашка") == "ромашка");         // broken quote mark
+}
+
+TEST_CASE("normalize_company handles a very long name in one pass") {
+  std::string name;
+  for (int i = 0; i < 20000; ++i) name += "Ромашка ";
+  std::string n = normalize_company(name);
+  CHECK(n.size() == 20000 * std::string("ромашка ").size() - 1);
+  CHECK(n.rfind("ромашка ромашка", 0) == 0);
+}
+
+// ---- normalize_phone ---------------------------------------------------------------
+
+TEST_CASE("normalize_phone writes Russian numbers as 7 and ten digits") {
+  CHECK(normalize_phone("+7 (495) 123-45-67") == "74951234567");
+  CHECK(normalize_phone("8 495 1234567") == "74951234567");
+  CHECK(normalize_phone("4951234567") == "74951234567");
+  CHECK(normalize_phone("74951234567") == "74951234567");
+}
+
+TEST_CASE("normalize_phone keeps other numbers as their digits") {
+  CHECK(normalize_phone("12-34-56") == "123456");
+  CHECK(normalize_phone("+49 30 1234567") == "49301234567");
+}
+
+TEST_CASE("normalize_phone is empty below 5 digits") {
+  CHECK(normalize_phone("") == "");
+  CHECK(normalize_phone("12-34") == "");
+  CHECK(normalize_phone("нет") == "");
+  CHECK(normalize_phone("12345") == "12345");
+}
+
+// ---- match_score: names --------------------------------------------------------------
+
+TEST_CASE("match_score is 1 for names equal after normalisation") {
+  CHECK(company_score("ромашка ооо", "ООО «Ромашка»") == 1.0);
+  CHECK(company_score("Ромашка", "ООО «Ромашка»") == 1.0);
+  CHECK(company_score("Василёк", "ООО Василек") == 1.0);
+  CHECK(company_score("дом торговый север", "Торговый дом \"Север\", АО") == 1.0);
+}
+
+TEST_CASE("match_score gives a prefix less than 1 but more than a half") {
+  double s = company_score("ромаш", "ООО «Ромашка»");
+  CHECK(s > 0.5);
+  CHECK(s < 1.0);
+  // A longer prefix scores higher.
+  CHECK(company_score("ромашк", "ООО «Ромашка»") > s);
+  // Every query word must match: "ромаш дом" matches "Торговый дом Ромашка".
+  CHECK(company_score("ромаш дом", "Торговый дом Ромашка") > 0.5);
+}
+
+TEST_CASE("match_score ignores prefixes shorter than three letters") {
+  CHECK(company_score("р", "ООО «Ромашка»") == 0.0);
+  CHECK(company_score("ро", "ООО «Ромашка»") == 0.0);
+  CHECK(company_score("ром", "ООО «Ромашка»") > 0.0);
+}
+
+TEST_CASE("match_score forgives one typo in a word of five letters or more") {
+  double s = company_score("Ромашко", "ООО «Ромашка»");
+  CHECK(s > 0.5);
+  CHECK(s < 1.0);
+  CHECK(company_score("Рмоашка", "ООО «Ромашка»") > 0.5);   // two neighbours swapped
+  CHECK(company_score("Ромашкка", "ООО «Ромашка»") > 0.5);  // a letter added
+  CHECK(company_score("Ромшка", "ООО «Ромашка»") > 0.5);    // a letter missing
+  // Two typos, or one typo in a short word, do not match.
+  CHECK(company_score("Рамашко", "ООО «Ромашка»") == 0.0);
+  CHECK(company_score("Нерд", "Норд") == 0.0);
+}
+
+TEST_CASE("match_score is below 1 when the query covers only part of the name") {
+  double s = company_score("ромашка", "Торговый дом «Ромашка»");
+  CHECK(s > 0.5);
+  CHECK(s < 1.0);
+}
+
+TEST_CASE("match_score is 0 for unrelated names and when a query word matches nothing") {
+  CHECK(company_score("Василек", "ООО «Ромашка»") == 0.0);
+  CHECK(company_score("ромашка север", "ООО «Ромашка»") == 0.0);
+  CHECK(company_score("ООО", "ООО «Ромашка»") == 0.0);
+}
+
+TEST_CASE("match_score is 0 for an empty or blank query") {
+  CHECK(match_score("", "ООО «Ромашка»", "Иван Иванов", "8 495 123 45 67") == 0.0);
+  CHECK(match_score("   \t", "ООО «Ромашка»", "Иван Иванов", "8 495 123 45 67") == 0.0);
+  CHECK(match_score("«» -", "ООО «Ромашка»", "Иван Иванов", "8 495 123 45 67") == 0.0);
+}
+
+TEST_CASE("match_score matches the contact person in any word order") {
+  CHECK(match_score("Иванов Иван", "ООО «Ромашка»", "Иван Иванов", "") == 1.0);
+  double s = match_score("Иванов", "ООО «Ромашка»", "Иван Иванов", "");
+  CHECK(s > 0.5);
+  CHECK(s < 1.0);
+  CHECK(match_score("Петров", "ООО «Ромашка»", "Иван Иванов", "") == 0.0);
+}
+
+TEST_CASE("match_score matches company and contact words together") {
+  double s = match_score("Ромашка Иванов", "ООО «Ромашка»", "Иван Иванов", "");
+  CHECK(s > 0.5);
+  CHECK(s < 1.0);
+}
+
+TEST_CASE("match_score survives invalid UTF-8 and very long names") {
+  CHECK(company_score("Ром\xFF" "ашка", "ООО «Ромашка»") == 1.0);
+  CHECK(company_score("\xFF\xFE\xFD", "ООО «Ромашка»") == 0.0);
+  CHECK(company_score("ромашка", "\xC3\x28\xA0\xA1") == 0.0);
+  std::string long_name;
+  for (int i = 0; i < 5000; ++i) long_name += "Слово" + std::to_string(i) + " ";
+  CHECK(company_score("слово4999", long_name) > 0.0);
+  CHECK(company_score("ромашка", long_name) == 0.0);
+  CHECK(company_score(long_name, long_name) == 1.0);
+}
+
+// ---- match_score: phones ---------------------------------------------------------------
+
+TEST_CASE("match_score is 1 for the same phone however it is written") {
+  CHECK(match_score("+7 (495) 123-45-67", "ООО «Ромашка»", "", "8 495 123 45 67") == 1.0);
+  CHECK(match_score("4951234567", "ООО «Ромашка»", "", "+7 (495) 123-45-67") == 1.0);
+}
+
+TEST_CASE("match_score matches the last five digits or more of a phone") {
+  double s = match_score("1234567", "ООО «Ромашка»", "", "8 495 123 45 67");
+  CHECK(s > 0.5);
+  CHECK(s < 1.0);
+  CHECK(match_score("45-67", "ООО «Ромашка»", "", "8 495 123 45 67") == 0.0);   // 4 digits: too few
+  CHECK(match_score("34567", "ООО «Ромашка»", "", "8 495 123 45 67") > 0.5);
+  CHECK(match_score("1234568", "ООО «Ромашка»", "", "8 495 123 45 67") == 0.0);
+  CHECK(match_score("495123", "ООО «Ромашка»", "", "8 495 123 45 67") == 0.0);  // not the end
+}
+
+TEST_CASE("match_score finds one of several phones and ignores an extension") {
+  const char* phones = "8 (812) 555-00-11; +7 495 123-45-67 доб. 12";
+  CHECK(match_score("+7 (495) 123-45-67", "", "", phones) == 1.0);
+  CHECK(match_score("88125550011", "", "", phones) == 1.0);
+  CHECK(match_score("5550011", "", "", phones) > 0.5);
+}
+
+TEST_CASE("match_score does not read a query with letters as a phone") {
+  CHECK(match_score("Ромашка 1234567", "ООО «Ромашка»", "", "8 495 123 45 67") == 0.0);
+  CHECK(match_score("1234567", "ООО «Ромашка»", "", "") == 0.0);
+}
