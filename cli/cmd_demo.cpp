@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -24,16 +25,23 @@ void setup_demo(CLI::App& app, Ctx& ctx) {
 
 std::vector<DemoScenario> demo_scenarios() {
   return {
-      {"incoming-request", "VIP", {{"vip", {"true"}}}},
-      {"incoming-request", "обычный клиент", {{"vip", {"false"}}}},
+      {"incoming-request", "VIP", {{"vip", {"true"}}, {"reason", {"order"}}}},
+      {"incoming-request", "обычный клиент", {{"vip", {"false"}}, {"reason", {"order"}}}},
+      // A complaint by phone: 3.1 hands the customer to 3.4 (a new instance).
+      {"incoming-request", "рекламация → 3.4", {{"vip", {"false"}}, {"reason", {"complaint"}}}},
       {"outbound-call", "заявка", {{"outcome", {"order"}}}},
       {"outbound-call", "отказ", {{"outcome", {"refusal"}}}},
-      {"agent-notification", "клиент есть в БД", {{"known", {"true"}}}},
-      {"agent-notification", "новый клиент", {{"known", {"false"}}}},
+      // 3.3.1 asks the client database: the first walk's customer is known
+      // (3.1.10 recorded it), a customer nobody recorded is new.
+      {"agent-notification", "клиент есть в БД", {}, 0},
+      {"agent-notification", "новый клиент", {}},
       {"complaint", "обычная", {{"needs_legal", {"false"}}, {"resolved", {"false", "true"}}}},
       {"complaint", "юр. отдел", {{"needs_legal", {"true"}}, {"resolved", {"false", "true"}}}},
-      {"client-base-review", "несоответствия", {{"discrepancies", {"true"}}}},
-      {"client-base-review", "без несоответствий", {{"discrepancies", {"false"}}}},
+      // 3.5.6 checks the database: the walks above recorded customers without
+      // a manager or a phone; the demo's 3.5.9 corrects them, so the second
+      // review finds nothing.
+      {"client-base-review", "несоответствия", {}},
+      {"client-base-review", "без несоответствий", {}},
   };
 }
 
@@ -181,7 +189,7 @@ class Demo {
 
   WalkResult walk(const DemoScenario& scenario, const Process& process, size_t index) {
     WalkResult res{"", process.key, scenario.branch, {}, "failed"};
-    Walk w(scenario, kClients[index % std::size(kClients)], clock_);
+    Walk w(scenario, kClients[scenario.client.value_or(index) % std::size(kClients)], clock_);
     const Person* starter = pick_person(org_, process.start().actors, index);
     if (starter == nullptr) return failed(res, "nobody holds the roles of the first step");
 
@@ -222,6 +230,11 @@ class Demo {
       auto done = runtime_.execute(std::move(cmd));
       if (!done) return failed(res, fmt::format("task {}: {}", task_id, done.error().str()), state);
       say(fmt::format("#{} {} — {}", res.instance, step_label(&process, step_id), who->login));
+      if (step_id == "3.5.9") {
+        // «Контролировать исправление недостатков»: the demo's manager corrects them.
+        if (Status st = correct_deficiencies(state, who->login, w.clock()); !st.ok())
+          return failed(res, "correcting the client database: " + st.error().str(), state);
+      }
       report_services(*done, process);
       state = std::move(done->state);
     }
@@ -250,6 +263,40 @@ class Demo {
                         r.error));
       }
     }
+    for (const std::string& line : linked_lines(out)) say(fmt::format("#{} {}", out.state.id, line));
+  }
+
+  // Gives every customer 3.5.6 found a problem with what it lacks: a
+  // responsible manager, a contact person and phone, a planned contact not
+  // in the past. One transaction, logged as `who`'s.
+  Status correct_deficiencies(const InstanceState& state, const std::string& who, const Moment& now) {
+    auto problems = state.variables.find("problems");
+    if (problems == state.variables.end() || !problems->second.is_array()) return {};
+    auto clients = store_.clients().clients();
+    if (!clients.ok()) return clients.error();
+    const std::string today = format_moment(now).substr(0, 10);
+    std::vector<Json> records;
+    std::set<int64_t> seen;
+    for (const Json& p : problems->second.as_array()) {
+      const int64_t id = p.integer("client_id");
+      if (!seen.insert(id).second) continue;
+      for (const Client& c : *clients) {
+        if (c.id != id) continue;
+        Json r = Json::object();
+        r["op"] = "client.update";
+        r["client"] = c.id;
+        if (c.manager.empty()) r["manager"] = who;
+        if (c.contact.empty()) r["contact"] = "Смирнов Алексей Викторович";
+        if (c.phone.empty()) r["phone"] = fmt::format("+7 495 100-{:02}-{:02}", c.id / 100 % 100, c.id % 100);
+        if (!c.next_contact.empty() && c.next_contact < today) r["next_contact"] = "";
+        if (r.as_object().size() > 2) records.push_back(std::move(r));
+      }
+    }
+    if (records.empty()) return {};
+    auto done = store_.record_clients(records, format_moment(now), who);
+    if (!done.ok()) return done.error();
+    say(fmt::format("#{} {} client record(s) corrected by {}", state.id, records.size(), who));
+    return {};
   }
 
   void say(const std::string& line) {

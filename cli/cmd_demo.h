@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct DemoScenario {
   std::string process;
   std::string branch;
   std::map<std::string, std::vector<std::string>> values;
+  // The customer of the walk, by its place in the demo's list; unset: its
+  // own. A walk about a customer the client database already knows names the
+  // one an earlier walk recorded.
+  std::optional<size_t> client;
 };
 
 // Both branches of every bundled process.

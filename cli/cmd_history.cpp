@@ -58,6 +58,9 @@ std::string event_summary(const Event& e) {
     case EventType::instance_started: {
       std::string head = fmt::format("{} v{}", d.str("process"), d.integer("version"));
       if (!d.str("scheduled_for").empty()) head += " (scheduled for " + d.str("scheduled_for") + ")";
+      if (d.get("parent").is_object())
+        head += fmt::format(" (started by instance {}, job {})", d.get("parent").str("instance"),
+                            d.get("parent").str("job"));
       return with_detail(head, assignments(d.get("variables")));
     }
     case EventType::task_created: {
@@ -110,10 +113,28 @@ std::string event_summary(const Event& e) {
       for (const Json& m : outbox_messages(e)) {
         parts.push_back(fmt::format("to {}: {}", m.str("to"), m.str("text")));
       }
+      if (d.get("records").is_array())
+        parts.push_back(fmt::format("{} client database record(s)", d.get("records").as_array().size()));
+      if (d.get("starts").is_array()) {
+        std::vector<std::string> procs;
+        for (const Json& st : d.get("starts").as_array()) procs.push_back(st.str("process"));
+        parts.push_back("starts " + join_strings(procs, ", ") + (d.integer("awaiting") > 0 ? " and waits" : ""));
+      }
       return with_detail(head, join_strings(parts, "; "));
     }
-    case EventType::service_failed:
-      return fmt::format("job {} attempt {}: {}", d.str("job"), d.integer("attempt"), d.str("error"));
+    case EventType::service_failed: {
+      std::string out = fmt::format("job {} attempt {}: {}", d.str("job"), d.integer("attempt"), d.str("error"));
+      if (!d.str("retry_at").empty()) out += "; retry at " + d.str("retry_at");
+      if (d.get("incident").is_bool() && d.get("incident").as_bool()) out += "; out of retries: incident " + d.str("job");
+      return out;
+    }
+    case EventType::incident_retried:
+      return "incident " + d.str("job") + " retried";
+    case EventType::service_skipped:
+      return fmt::format("job {} skipped: {}", d.str("job"), d.str("reason"));
+    case EventType::child_returned:
+      return with_detail(fmt::format("instance {} ended (job {})", d.str("child"), d.str("job")),
+                         assignments(d.get("outputs")));
     case EventType::instance_completed:
       return "";
   }
@@ -319,7 +340,22 @@ int run_history(Ctx& ctx, const HistoryOptions& opt) {
   for (StoredEvent& r : *rows) {
     if (filter.keeps(r.event)) kept.push_back(std::move(r));
   }
-  return print_events(*format, kept);
+  const int code = print_events(*format, kept);
+  if (code != kExitOk || *format != OutputFormat::table) return code;
+  // The links both ways, by instance id (the events name the processes).
+  auto links = (*store)->links(opt.instance);
+  if (!links) return fail(links.error());
+  for (const LinkRow& l : *links) {
+    if (l.parent == opt.instance) {
+      print_line(l.child.empty()
+                     ? fmt::format("job {} is to start a {} instance (pending: `reglament tick` starts it)", l.job, l.process)
+                     : fmt::format("job {} started instance {} ({}){}", l.job, l.child, l.process,
+                                   l.wait ? (l.returned ? ", which has returned" : ", and waits for it") : ""));
+    } else {
+      print_line(fmt::format("started by instance {} (job {})", l.parent, l.job));
+    }
+  }
+  return kExitOk;
 }
 
 }  // namespace reglament

@@ -47,6 +47,10 @@ Json job_json(const Job& j) {
   o["open"] = j.open;
   o["attempts"] = j.attempts;
   o["last_error"] = nullable(j.last_error);
+  o["retry_at"] = nullable(j.retry_at);
+  o["incident"] = j.incident;
+  o["skipped"] = j.skipped;
+  o["awaiting"] = j.awaiting;
   return o;
 }
 
@@ -94,9 +98,12 @@ int show_instance(Ctx& ctx, const InstanceState& s, const Process* p) {
     if (job.last_error.empty()) continue;
     if (!header) print_line("service errors:");
     header = true;
-    print_line(fmt::format("  {}  {} ({}) {} after {} attempt{}: {}", id, step_label(p, job.step),
-                           job.handler, job.open ? "failing" : "recovered", job.attempts,
-                           job.attempts == 1 ? "" : "s", job.last_error));
+    std::string state = !job.open      ? "recovered"
+                        : job.incident ? "an incident (reglament retry " + id + ", or skip)"
+                        : job.retry_at.empty() ? "failing"
+                                               : "failing, next attempt at " + job.retry_at + ",";
+    print_line(fmt::format("  {}  {} ({}) {} after {} attempt{}: {}", id, step_label(p, job.step), job.handler,
+                           state, job.attempts, job.attempts == 1 ? "" : "s", job.last_error));
   }
   return kExitOk;
 }

@@ -112,6 +112,23 @@ void describe_end(const Outcome& out, const Process* p, TickLines& t) {
 
 }  // namespace
 
+// Instances an outcome moved through calls: children started, parents resumed.
+void describe_linked(const Outcome& out, TickLines& t) {
+  for (const Outcome& o : out.linked) {
+    const bool started = !o.events.empty() && o.events.front().type == EventType::instance_started;
+    t.lines.push_back(fmt::format("{}: {} instance {} ({})", out.state.id, started ? "started" : "returned to",
+                                  o.state.id, o.state.process));
+    if (!o.events.empty()) {
+      Json j = action(started ? "child-started" : "returned", o.state.id, o.events.front());
+      j["process"] = o.state.process;
+      j["by"] = out.state.id;
+      t.actions.push_back(std::move(j));
+    }
+    describe_runs(o, t);
+    describe_linked(o, t);
+  }
+}
+
 TickLines describe_tick(const Runtime::TickReport& report, DefinitionCache& defs) {
   TickLines t;
   auto process_of = [&](const Outcome& out) -> const Process* {
@@ -128,15 +145,30 @@ TickLines describe_tick(const Runtime::TickReport& report, DefinitionCache& defs
     j["scheduled_for"] = scheduled;
     t.actions.push_back(std::move(j));
     describe_runs(out, t);
+    describe_linked(out, t);
   }
   for (const Outcome& out : report.fired) {
     const Process* p = process_of(out);
     describe_fired(out, p, t);
     describe_runs(out, t);
+    describe_linked(out, t);
     describe_end(out, p, t);
   }
   for (const Outcome& out : report.jobs) {
     describe_runs(out, t);
+    describe_linked(out, t);
+    describe_end(out, process_of(out), t);
+  }
+  for (const Outcome& out : report.links) {
+    const bool started = !out.events.empty() && out.events.front().type == EventType::instance_started;
+    t.lines.push_back(fmt::format("{}: {} ({})", out.state.id, started ? "started" : "resumed", out.state.process));
+    if (!out.events.empty()) {
+      Json j = action(started ? "child-started" : "returned", out.state.id, out.events.front());
+      j["process"] = out.state.process;
+      t.actions.push_back(std::move(j));
+    }
+    describe_runs(out, t);
+    describe_linked(out, t);
     describe_end(out, process_of(out), t);
   }
   return t;

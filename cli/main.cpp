@@ -9,12 +9,14 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/cmd_claim.h"
+#include "cli/cmd_clients.h"
 #include "cli/cmd_complete.h"
 #include "cli/cmd_definitions.h"
 #include "cli/cmd_demo.h"
 #include "cli/cmd_deploy.h"
 #include "cli/cmd_graph.h"
 #include "cli/cmd_history.h"
+#include "cli/cmd_incidents.h"
 #include "cli/cmd_inbox.h"
 #include "cli/cmd_instances.h"
 #include "cli/cmd_outbox.h"
@@ -74,6 +76,8 @@ int main(int argc, char** argv) {
   setup_seal(app, ctx);
   setup_outbox(app, ctx);
   setup_report(app, ctx);
+  setup_clients(app, ctx);
+  setup_incidents(app, ctx);
   setup_tick(app, ctx);
   setup_worker(app, ctx);
   setup_demo(app, ctx);

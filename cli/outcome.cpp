@@ -77,6 +77,51 @@ Json open_tasks_json(const InstanceState& state, const Process* process) {
   return tasks;
 }
 
+namespace {
+
+void collect_linked(const Outcome& out, std::vector<const Outcome*>& into) {
+  for (const Outcome& o : out.linked) {
+    into.push_back(&o);
+    collect_linked(o, into);
+  }
+}
+
+}  // namespace
+
+Json linked_json(const Outcome& out) {
+  std::vector<const Outcome*> all;
+  collect_linked(out, all);
+  Json arr = Json::array();
+  for (const Outcome* o : all) {
+    Json j = Json::object();
+    j["instance"] = o->state.id;
+    j["process"] = o->state.process;
+    j["status"] = o->state.status;
+    j["started"] = !o->events.empty() && o->events.front().type == EventType::instance_started;
+    j["current"] = string_array(o->state.current);
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
+std::vector<std::string> linked_lines(const Outcome& out) {
+  std::vector<const Outcome*> all;
+  collect_linked(out, all);
+  std::vector<std::string> lines;
+  for (const Outcome* o : all) {
+    const bool started = !o->events.empty() && o->events.front().type == EventType::instance_started;
+    std::string current = join_strings(o->state.current, ", ");
+    if (started) {
+      lines.push_back(fmt::format("started instance {} ({}){}", o->state.id, o->state.process,
+                                  current.empty() ? std::string() : "; at " + current));
+    } else {
+      lines.push_back(fmt::format("instance {} ({}) moved on{}", o->state.id, o->state.process,
+                                  o->state.status == "active" ? "; at " + current : "; " + o->state.status));
+    }
+  }
+  return lines;
+}
+
 int run_task_command(Ctx& ctx, const std::string& task, CommandBody body, std::string_view verb) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
@@ -91,7 +136,10 @@ int run_task_command(Ctx& ctx, const std::string& task, CommandBody body, std::s
   const Process* p = def ? *def : nullptr;
   const Task* t = s.task(task);
   std::string step = t != nullptr ? t->step : "";
+  if (auto j = s.jobs.find(task); t == nullptr && j != s.jobs.end()) step = j->second.step;  // retry, skip
   auto runs = service_runs(*out);
+  for (const Outcome& o : out->linked)
+    for (auto& r : service_runs(o)) runs.push_back(std::move(r));
 
   if (ctx.json) {
     Json j = Json::object();
@@ -106,13 +154,15 @@ int run_task_command(Ctx& ctx, const std::string& task, CommandBody body, std::s
     Json ran = Json::array();
     for (const auto& r : runs) ran.push_back(run_json(r));
     j["services"] = std::move(ran);
+    j["linked"] = linked_json(*out);
     print_json(j);
     return kExitOk;
   }
   std::string line = fmt::format("{} {} ({})", verb, task, step_label(p, step));
-  if (verb == "completed") line += "; " + next_text(s, p);
+  if (verb == "completed" || verb == "retried" || verb == "skipped") line += "; " + next_text(s, p);
   print_line(line);
   for (const auto& r : runs) print_line("  " + describe_run(r, p));
+  for (const auto& l : linked_lines(*out)) print_line("  " + l);
   return kExitOk;
 }
 

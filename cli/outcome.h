@@ -41,6 +41,12 @@ std::string next_text(const InstanceState& state, const Process* process);
 // [{"task","step","title","roles","claimed_by"}] for the open tasks.
 Json open_tasks_json(const InstanceState& state, const Process* process);
 
+// The instances a command moved besides its own (children started through
+// `call:` or a handler, parents returned to), depth first: as JSON
+// [{"instance","process","status","started","current"}] and as lines.
+Json linked_json(const Outcome& out);
+std::vector<std::string> linked_lines(const Outcome& out);
+
 // Runs a claim, unclaim or complete of `task` as ctx.user at ctx.now and
 // prints the result: "completed 12.3 (3.1.3 Принять заявку клиента); next: …"
 // or, with --json, {"task","instance","step","status","current","tasks",

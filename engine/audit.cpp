@@ -392,6 +392,7 @@ std::vector<VariableChange> variable_changes(const std::vector<Event>& events) {
         values = &e.data.get("values");
         break;
       case EventType::service_completed:
+      case EventType::child_returned:
         values = &e.data.get("outputs");
         break;
       default:

@@ -14,7 +14,7 @@ namespace reglament {
 
 namespace {
 
-constexpr std::array<std::pair<EventType, std::string_view>, 17> kEventNames{{
+constexpr std::array<std::pair<EventType, std::string_view>, 20> kEventNames{{
     {EventType::instance_started, "InstanceStarted"},
     {EventType::task_created, "TaskCreated"},
     {EventType::task_claimed, "TaskClaimed"},
@@ -32,6 +32,9 @@ constexpr std::array<std::pair<EventType, std::string_view>, 17> kEventNames{{
     {EventType::task_reassigned, "TaskReassigned"},
     {EventType::task_priority_changed, "TaskPriorityChanged"},
     {EventType::task_cancelled, "TaskCancelled"},
+    {EventType::incident_retried, "IncidentRetried"},
+    {EventType::service_skipped, "ServiceSkipped"},
+    {EventType::child_returned, "ChildReturned"},
 }};
 
 Json string_array(const std::vector<std::string>& v) {
@@ -124,15 +127,21 @@ class Emitter {
     return activate(*step);
   }
 
-  // The step starts: its service job is scheduled or its tasks are created.
+  // The step starts: its service job (a handler, a call, or a person's
+  // step's on_enter handler) is scheduled, or its tasks are created.
   Status activate(const Step& step) {
-    if (step.is_service()) {
+    if (step.is_service() || step.on_enter) {
       Json data = Json::object();
       data["job"] = Json(next_id());
-      data["handler"] = Json(step.handler);
+      data["handler"] = Json(step.call ? std::string("call") : step.handler);
       emit(EventType::service_scheduled, step.id, std::move(data), false);
       return {};
     }
+    return create_tasks(step);
+  }
+
+  // A person's step gets its tasks: one for all its roles, or one per role.
+  Status create_tasks(const Step& step) {
     auto level = priority_of(step);
     if (!level.ok()) return level.error();
     auto due = deadline_of(step);
@@ -201,8 +210,10 @@ class Emitter {
 
   // Completes the instance when nothing is left to do or wait for.
   void finish_if_done() {
+    const bool awaiting = std::any_of(state_.jobs.begin(), state_.jobs.end(),
+                                      [](const auto& kv) { return kv.second.awaiting > 0; });
     if (state_.status == "active" && state_.open_tasks().empty() && state_.open_jobs().empty() &&
-        state_.open_timers().empty())
+        state_.open_timers().empty() && !awaiting)
       emit(EventType::instance_completed, "", Json::object(), false);
   }
 
@@ -292,6 +303,9 @@ class Emitter {
     }
     return {};
   }
+
+  // A moment as events write it: ISO-8601 in the calendar's zone.
+  std::string moment_text(int64_t epoch) const { return format_moment(cal_.zone.moment(epoch)); }
 
  private:
   static const WorkingCalendar& default_calendar_ref() {
@@ -449,7 +463,7 @@ Result<std::vector<Event>> decide_start(const Context& ctx, const InstanceState&
   if (state.exists())
     return make_error(ErrorCode::conflict, fmt::format("instance {} already exists", cmd.instance));
   // A scheduled start is the engine's own; anyone else must be a person.
-  if (start.scheduled_for.empty() || !cmd.actor.empty()) {
+  if ((start.scheduled_for.empty() && start.parent.is_null()) || !cmd.actor.empty()) {
     if (auto st = check_person(ctx, cmd.actor); !st.ok()) return st.error();
   }
   auto vars = typed_values(ctx.process.variables, start.variables,
@@ -463,6 +477,7 @@ Result<std::vector<Event>> decide_start(const Context& ctx, const InstanceState&
   data["hash"] = Json(ctx.hash);
   data["variables"] = Json(std::move(*vars));
   if (!start.scheduled_for.empty()) data["scheduled_for"] = Json(start.scheduled_for);
+  if (!start.parent.is_null()) data["parent"] = start.parent;
   em.emit(EventType::instance_started, "", std::move(data), true);
   if (auto st = em.enter(ctx.process.start().id); !st.ok()) return st.error();
   em.finish_if_done();
@@ -573,29 +588,150 @@ Result<std::vector<Event>> decide_fire(const Context& ctx, const InstanceState& 
   return em.take();
 }
 
+// The job's step after the job is done: a person's step with on_enter gets
+// its tasks now; any other step is left.
+Status after_job(Emitter& em, const Step& step) {
+  if (step.on_enter) {
+    if (auto st = em.create_tasks(step); !st.ok()) return st;
+    em.finish_if_done();
+    return {};
+  }
+  return em.leave(step);
+}
+
+Result<const Job*> open_job(const Context& ctx, const InstanceState& state, const std::string& id,
+                            const Step** step) {
+  auto it = state.jobs.find(id);
+  if (it == state.jobs.end()) return make_error(ErrorCode::not_found, fmt::format("no service job \"{}\"", id));
+  const Job& job = it->second;
+  if (!job.open) {
+    return make_error(ErrorCode::conflict, fmt::format("service job {} ({}) has already {}", job.id, job.step,
+                                                       job.skipped ? "been skipped" : "run"));
+  }
+  *step = ctx.process.step(job.step);
+  if (*step == nullptr)
+    return make_error(ErrorCode::internal, fmt::format("service job {} is on unknown step \"{}\"", job.id, job.step));
+  return &job;
+}
+
 Result<std::vector<Event>> decide_service(const Context& ctx, const InstanceState& state, const Command& cmd,
                                           const RecordServiceResult& result, int64_t now) {
-  auto it = state.jobs.find(result.job);
-  if (it == state.jobs.end()) return make_error(ErrorCode::not_found, fmt::format("no service job \"{}\"", result.job));
-  const Job& job = it->second;
-  if (!job.open)
-    return make_error(ErrorCode::conflict, fmt::format("service job {} ({}) has already run", job.id, job.step));
-  const Step* step = ctx.process.step(job.step);
-  if (step == nullptr)
-    return make_error(ErrorCode::internal, fmt::format("service job {} is on unknown step \"{}\"", job.id, job.step));
+  const Step* step = nullptr;
+  auto found = open_job(ctx, state, result.job, &step);
+  if (!found.ok()) return found.error();
+  const Job& job = **found;
+  if (job.incident)
+    return make_error(ErrorCode::conflict,
+                      fmt::format("service job {} ({}) is an incident; retry or skip it first", job.id, job.step));
   Emitter em(ctx, state, cmd, now);
   Json data = Json::object();
   data["job"] = Json(job.id);
   if (!result.ok) {
+    const int attempt = job.attempts + 1;
     data["error"] = Json(result.error);
-    data["attempt"] = Json(job.attempts + 1);
+    data["attempt"] = Json(attempt);
+    if (attempt <= step->retry.max) {
+      // Back-off doubles with each retry, at most a day between attempts.
+      const int64_t delay = std::min<int64_t>(step->retry.backoff_seconds << std::min(attempt - 1, 20), 86400);
+      data["retry_at"] = Json(em.moment_text(now + delay));
+    } else {
+      data["incident"] = Json(true);
+    }
     em.emit(EventType::service_failed, job.step, std::move(data), false);
     return em.take();
   }
   data["outputs"] = Json(result.outputs);
   data["messages"] = Json(result.messages);
+  if (!result.records.empty()) data["records"] = Json(result.records);
+  if (!result.starts.empty()) data["starts"] = Json(result.starts);
+  const bool waits = step->call && step->call->wait && !result.starts.empty();
+  if (waits) data["awaiting"] = Json(static_cast<int64_t>(result.starts.size()));
   em.emit(EventType::service_completed, job.step, std::move(data), false);
-  if (auto st = em.leave(*step); !st.ok()) return st.error();
+  if (waits) return em.take();  // the step ends when the called instances do
+  if (auto st = after_job(em, *step); !st.ok()) return st.error();
+  return em.take();
+}
+
+// The step's actors and the process owner may retry; only the owner may skip.
+Status may_handle_incident(const Context& ctx, const std::string& actor, const Step& step, bool skip) {
+  if (auto st = check_person(ctx, actor); !st.ok()) return st;
+  if (!ctx.process.owner.empty() && ctx.org.has_role(actor, ctx.process.owner)) return {};
+  if (!skip) {
+    for (const auto& role : step.actors)
+      if (ctx.org.has_role(actor, role)) return {};
+  }
+  return make_error(ErrorCode::forbidden,
+                    skip ? fmt::format("only the process owner ({}) may skip a step of {}; {} may not", ctx.process.owner,
+                                       ctx.process.key, actor)
+                         : fmt::format("{} may not retry step {}: it takes one of the roles {} or the process owner {}",
+                                       actor, step.id, join_names(step.actors), ctx.process.owner));
+}
+
+Result<std::vector<Event>> decide_retry(const Context& ctx, const InstanceState& state, const Command& cmd,
+                                        const RetryJob& retry, int64_t now) {
+  const Step* step = nullptr;
+  auto found = open_job(ctx, state, retry.job, &step);
+  if (!found.ok()) return found.error();
+  const Job& job = **found;
+  if (auto st = may_handle_incident(ctx, cmd.actor, *step, false); !st.ok()) return st.error();
+  if (!job.incident)
+    return make_error(ErrorCode::conflict,
+                      fmt::format("service job {} ({}) is not an incident: {}", job.id, job.step,
+                                  job.attempts > 0 ? "it is retried automatically" : "it has not failed"));
+  Emitter em(ctx, state, cmd, now);
+  Json data = Json::object();
+  data["job"] = Json(job.id);
+  em.emit(EventType::incident_retried, job.step, std::move(data), true);
+  return em.take();
+}
+
+Result<std::vector<Event>> decide_skip(const Context& ctx, const InstanceState& state, const Command& cmd,
+                                       const SkipJob& skip, int64_t now) {
+  const Step* step = nullptr;
+  auto found = open_job(ctx, state, skip.job, &step);
+  if (!found.ok()) return found.error();
+  const Job& job = **found;
+  if (auto st = may_handle_incident(ctx, cmd.actor, *step, true); !st.ok()) return st.error();
+  if (skip.reason.find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(ErrorCode::invalid, "a skip needs a reason (--reason): it is recorded in the history");
+  if (!job.incident && job.attempts == 0)
+    return make_error(ErrorCode::conflict,
+                      fmt::format("service job {} ({}) has not failed; only a failed job may be skipped", job.id, job.step));
+  Emitter em(ctx, state, cmd, now);
+  Json data = Json::object();
+  data["job"] = Json(job.id);
+  data["reason"] = Json(skip.reason);
+  em.emit(EventType::service_skipped, job.step, std::move(data), true);
+  if (auto st = after_job(em, *step); !st.ok()) return st.error();
+  return em.take();
+}
+
+Result<std::vector<Event>> decide_return(const Context& ctx, const InstanceState& state, const Command& cmd,
+                                         const ReturnFromChild& ret, int64_t now) {
+  auto it = state.jobs.find(ret.job);
+  if (it == state.jobs.end()) return make_error(ErrorCode::not_found, fmt::format("no service job \"{}\"", ret.job));
+  const Job& job = it->second;
+  if (std::find(job.returned.begin(), job.returned.end(), ret.child) != job.returned.end())
+    return make_error(ErrorCode::conflict, fmt::format("instance {} has already returned to {}", ret.child, job.id));
+  if (job.awaiting <= 0)
+    return make_error(ErrorCode::conflict, fmt::format("service job {} ({}) waits for no instance", job.id, job.step));
+  const Step* step = ctx.process.step(job.step);
+  if (step == nullptr || !step->call)
+    return make_error(ErrorCode::internal, fmt::format("service job {} is not a call", job.id));
+  Emitter em(ctx, state, cmd, now);
+  JsonObject outputs;
+  for (const auto& name : step->call->outputs) {
+    auto v = ret.variables.find(name);
+    if (v != ret.variables.end()) outputs[name] = v->second;
+  }
+  Json data = Json::object();
+  data["job"] = Json(job.id);
+  data["child"] = Json(ret.child);
+  data["outputs"] = Json(std::move(outputs));
+  em.emit(EventType::child_returned, job.step, std::move(data), false);
+  if (em.state().jobs.at(job.id).awaiting == 0) {
+    if (auto st = em.leave(*step); !st.ok()) return st.error();
+  }
   return em.take();
 }
 
@@ -685,6 +821,8 @@ std::optional<int64_t> InstanceState::next_due() const {
     if (t.open) consider(t.due_epoch);
   for (const auto& [id, t] : tasks)
     if (t.open && t.has_due() && !t.escalated) consider(t.due_epoch);
+  for (const auto& [id, j] : jobs)
+    if (j.open && !j.incident && j.retry_at_epoch > 0) consider(j.retry_at_epoch);
   return out;
 }
 
@@ -734,6 +872,9 @@ Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state
         if constexpr (std::is_same_v<T, CompleteTask>) return decide_complete(ctx, state, cmd, body, now);
         if constexpr (std::is_same_v<T, RecordServiceResult>) return decide_service(ctx, state, cmd, body, now);
         if constexpr (std::is_same_v<T, FireTimers>) return decide_fire(ctx, state, cmd, now);
+        if constexpr (std::is_same_v<T, RetryJob>) return decide_retry(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, SkipJob>) return decide_skip(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, ReturnFromChild>) return decide_return(ctx, state, cmd, body, now);
       },
       cmd.body);
 }
@@ -751,6 +892,7 @@ void apply(InstanceState& s, const Event& e) {
       s.status = "active";
       s.started_at = e.at;
       s.started_by = e.actor;
+      s.parent = d.get("parent");
       merge_into(s.variables, d.get("variables"));
       break;
     case EventType::task_created: {
@@ -806,6 +948,7 @@ void apply(InstanceState& s, const Event& e) {
       Job& j = s.jobs[d.str("job")];
       j.open = false;
       j.last_error.clear();
+      j.awaiting = static_cast<int>(d.integer("awaiting"));
       merge_into(s.variables, d.get("outputs"));
       break;
     }
@@ -813,6 +956,32 @@ void apply(InstanceState& s, const Event& e) {
       Job& j = s.jobs[d.str("job")];
       j.attempts = static_cast<int>(d.integer("attempt"));
       j.last_error = d.str("error");
+      j.retry_at = d.str("retry_at");
+      j.retry_at_epoch = 0;
+      if (auto m = parse_moment(j.retry_at); !j.retry_at.empty() && m.ok()) j.retry_at_epoch = m->epoch;
+      j.incident = d.get("incident").is_bool() && d.get("incident").as_bool();
+      break;
+    }
+    case EventType::incident_retried: {
+      Job& j = s.jobs[d.str("job")];
+      j.incident = false;
+      j.attempts = 0;
+      j.retry_at.clear();
+      j.retry_at_epoch = 0;
+      break;
+    }
+    case EventType::service_skipped: {
+      Job& j = s.jobs[d.str("job")];
+      j.open = false;
+      j.skipped = true;
+      j.incident = false;
+      break;
+    }
+    case EventType::child_returned: {
+      Job& j = s.jobs[d.str("job")];
+      j.awaiting = std::max(0, j.awaiting - 1);
+      j.returned.push_back(d.str("child"));
+      merge_into(s.variables, d.get("outputs"));
       break;
     }
     case EventType::instance_completed:
@@ -873,6 +1042,7 @@ Json encode_state(const InstanceState& s) {
   j["started_by"] = s.started_by.empty() ? Json() : Json(s.started_by);
   j["updated_at"] = Json(s.updated_at);
   j["ended_at"] = s.ended_at.empty() ? Json() : Json(s.ended_at);
+  j["parent"] = s.parent;
   j["variables"] = Json(s.variables);
   j["current"] = string_array(s.current);
   j["completed"] = string_array(s.completed);
@@ -903,6 +1073,11 @@ Json encode_state(const InstanceState& s) {
     o["open"] = Json(jb.open);
     o["attempts"] = Json(jb.attempts);
     o["error"] = jb.last_error.empty() ? Json() : Json(jb.last_error);
+    o["retry_at"] = jb.retry_at.empty() ? Json() : Json(jb.retry_at);
+    o["incident"] = Json(jb.incident);
+    o["skipped"] = Json(jb.skipped);
+    o["awaiting"] = Json(jb.awaiting);
+    o["returned"] = string_array(jb.returned);
     jobs.push_back(std::move(o));
   }
   j["jobs"] = Json(std::move(jobs));

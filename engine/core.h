@@ -39,7 +39,7 @@ namespace reglament {
 inline constexpr int kEventFormat = 1;
 
 enum class EventType {
-  instance_started,    // data: {process, version, hash, variables}
+  instance_started,    // data: {process, version, hash, variables, parent?: {instance, job, index}}
   task_created,        // data: {task, roles}
   task_claimed,        // data: {task}
   task_unclaimed,      // data: {task}
@@ -47,8 +47,8 @@ enum class EventType {
   step_completed,      // data: {next: [ids], branch: "condition text"|null}
   join_waiting,        // data: {arrived, expected}
   service_scheduled,   // data: {job, handler}
-  service_completed,   // data: {job, outputs, messages: [{to, text}]}
-  service_failed,      // data: {job, error, attempt}
+  service_completed,   // data: {job, outputs, messages: [{to, text}], records?, starts?, awaiting?}
+  service_failed,      // data: {job, error, attempt, retry_at? | incident: true}
   instance_completed,  // data: {}
   // Time (engine/README.md, "Time"):
   timer_started,          // data: {timer, due, wait: "step"|"branch"}: the step waits until `due`
@@ -57,6 +57,10 @@ enum class EventType {
   task_reassigned,        // data: {task, roles}: the task moves to other roles, unclaimed
   task_priority_changed,  // data: {task, priority}
   task_cancelled,         // data: {task}: an interrupting deadline took the instance elsewhere
+  // Incidents and links between instances (engine/README.md, "Incidents", "Calls"):
+  incident_retried,  // data: {job}: a person asks for another attempt of a failed job
+  service_skipped,   // data: {job, reason}: a person moves on without the job's result
+  child_returned,    // data: {job, child, outputs}: a called instance the step waits for has ended
 };
 
 // "InstanceStarted", "TaskCreated", ... (the names stored and shown).
@@ -97,6 +101,9 @@ struct StartInstance {
   // For a scheduled start: the occurrence it is for (ISO-8601). The engine
   // starts it, so the command's actor may be empty.
   std::string scheduled_for;
+  // For a child: {instance, job, index} of the step that started it. The
+  // engine starts it, so the actor may be empty.
+  Json parent;
 };
 struct ClaimTask {
   std::string task;
@@ -115,6 +122,27 @@ struct RecordServiceResult {
   JsonObject outputs;   // variables to set
   JsonArray messages;   // [{to, text}] for the outbox
   std::string error;    // when !ok
+  JsonArray records;    // client database changes (engine/crm.h)
+  JsonArray starts;     // [{process, variables}]: child instances to start
+};
+
+// A person asks for one more attempt of a job whose failures became an
+// incident (the step's actors or the process owner may).
+struct RetryJob {
+  std::string job;
+};
+// A person moves on past a failed job without its result (the process
+// owner only; the reason is recorded).
+struct SkipJob {
+  std::string job;
+  std::string reason;
+};
+// The engine tells a parent that a child it waits for has ended, with the
+// child's variables (the call's `outputs:` are taken from them).
+struct ReturnFromChild {
+  std::string job;
+  std::string child;
+  JsonObject variables;
 };
 
 // Does whatever is due at the command's time: ends the waits and passes the
@@ -123,7 +151,8 @@ struct RecordServiceResult {
 struct FireTimers {};
 
 using CommandBody =
-    std::variant<StartInstance, ClaimTask, UnclaimTask, CompleteTask, RecordServiceResult, FireTimers>;
+    std::variant<StartInstance, ClaimTask, UnclaimTask, CompleteTask, RecordServiceResult, FireTimers, RetryJob,
+                 SkipJob, ReturnFromChild>;
 
 struct Command {
   std::string instance;  // for StartInstance: the id to give the new instance
@@ -170,8 +199,17 @@ struct Job {
   std::string step;
   std::string handler;
   bool open = true;
-  int attempts = 0;        // failed attempts so far
+  int attempts = 0;        // failed attempts since it was scheduled or last retried by a person
   std::string last_error;  // the last failure, shown until it succeeds
+  std::string retry_at;    // when the next automatic attempt is due; empty: now (or never)
+  int64_t retry_at_epoch = 0;
+  bool incident = false;   // out of retries: waits for a person (retry or skip)
+  bool skipped = false;    // closed by a person's skip, not by a result
+  int awaiting = 0;        // called instances still to end (a call that waits)
+  std::vector<std::string> returned;  // called instances that have ended
+
+  // Ready to run now: open, not waiting for a person, its retry time passed.
+  bool runnable(int64_t now) const { return open && !incident && retry_at_epoch <= now; }
 
   friend bool operator==(const Job&, const Job&) = default;
 };
@@ -186,6 +224,7 @@ struct InstanceState {
   std::string started_by;
   std::string updated_at;
   std::string ended_at;
+  Json parent;  // {instance, job, index} when a call started it; null otherwise
   JsonObject variables;
   std::vector<std::string> current;    // active step ids, in activation order
   std::vector<std::string> completed;  // completed step ids, repeats included
@@ -201,8 +240,9 @@ struct InstanceState {
   std::vector<const Task*> open_tasks() const;
   std::vector<const Job*> open_jobs() const;
   std::vector<const Timer*> open_timers() const;
-  // The earliest moment something is due (an open wait, or the deadline of
-  // an open task not yet acted on), as seconds since the epoch.
+  // The earliest moment something is due (an open wait, the deadline of an
+  // open task not yet acted on, a failed job's next attempt), as seconds
+  // since the epoch.
   std::optional<int64_t> next_due() const;
 
   friend bool operator==(const InstanceState&, const InstanceState&) = default;

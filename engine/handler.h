@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/calendar.h"
+#include "engine/crm.h"
 #include "engine/json.h"
 #include "engine/loader.h"
 
@@ -22,12 +24,18 @@ struct HandlerCall {
   const Json* with = nullptr;   // the step's `with:` parameters as written
   const JsonObject* variables = nullptr;
   std::string at;               // the moment of the run, ISO-8601
+  int attempt = 1;              // 1 for the first run, 2 for the first retry, ...
+  const ClientBook* clients = nullptr;          // read-only; null when there is none
+  const WorkingCalendar* calendar = nullptr;    // the deployed calendar; never null in the runtime
 };
 
 struct HandlerResult {
   bool ok = true;
   JsonObject outputs;  // variables to set on the instance
   JsonArray messages;  // [{"to": ROLE|LOGIN, "text": ...}] written to the outbox
+  JsonArray records;   // client database changes (engine/crm.h), applied with the step's event
+  JsonArray starts;    // [{"process": KEY, "variables": {...}}]: instances to start as
+                       // children of this step, after the step's event is committed
   std::string error;   // one sentence, when !ok
 
   static HandlerResult failure(std::string message) {
@@ -43,9 +51,9 @@ class TaskHandler {
   virtual ~TaskHandler() = default;
   virtual HandlerResult run(const HandlerCall& call) const = 0;
   // Problems with `with:` found at load time, one sentence each.
-  virtual std::vector<std::string> check(const Json& with) const { return {}; }
+  virtual std::vector<std::string> check(const Json& /*with*/) const { return {}; }
   // Variables a step with these parameters sets.
-  virtual std::vector<std::string> outputs(const Json& with) const { return {}; }
+  virtual std::vector<std::string> outputs(const Json& /*with*/) const { return {}; }
 };
 
 // The set of handlers the runtime may call, by the name used in `do:`.

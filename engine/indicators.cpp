@@ -144,6 +144,7 @@ Result<std::vector<Timeline>> build_timelines(const std::vector<LogEvent>& event
           changes = &e.data.get("values");
           break;
         case EventType::service_completed:
+        case EventType::child_returned:
           changes = &e.data.get("outputs");
           break;
         case EventType::step_completed: {

@@ -360,7 +360,10 @@ const std::vector<std::string> kProcessKeys = {"process",   "title", "section", 
                                                "variables", "steps", "priority", "start"};
 const std::vector<std::string> kStepKeys = {"id",   "title",    "actor",    "sign", "description", "instructions",
                                             "form", "do",       "with",     "next", "join",        "deadline",
-                                            "escalate", "wait", "priority"};
+                                            "escalate", "wait", "priority", "retry", "on_enter", "call"};
+const std::vector<std::string> kRetryKeys = {"max", "backoff"};
+const std::vector<std::string> kOnEnterKeys = {"do", "with", "retry"};
+const std::vector<std::string> kCallKeys = {"process", "wait", "outputs"};
 const std::vector<std::string> kBranchKeys = {"if", "goto", "else", "wait"};
 const std::vector<std::string> kWaitKeys = {"for", "until", "window"};
 const std::vector<std::string> kDeadlineKeys = {"within", "calendar", "at"};
@@ -666,13 +669,46 @@ class FileParser {
       out_.error(doc_.at(r.key("form")), thing + " is a service step (do: " + step.handler +
                                              ") and cannot have a form");
     }
+    if (r.given("call")) {
+      step.call = call(r.value("call"), thing);
+      if (!step.handler.empty()) out_.error(doc_.at(r.key("call")), thing + " has both do: and call:; a step does one");
+      if (!sd.form.name.empty())
+        out_.error(doc_.at(r.key("call")), thing + " calls a process and cannot have a form");
+    }
     if (auto with = r.mapping("with")) {
       sd.with_where = doc_.at(*with);
       step.with = to_json(*with);
       if (!step.is_service()) {
-        out_.error(doc_.at(r.key("with")), thing + " has with: but no do:");
+        out_.error(doc_.at(r.key("with")), thing + " has with: but no do: or call:");
       }
       template_reads(*with, sd);
+    }
+    if (r.given("on_enter")) {
+      if (step.is_service()) {
+        out_.error(doc_.at(r.key("on_enter")),
+                   thing + " is a service step; on_enter: belongs to a person's step (use do: alone)");
+      } else if (!r.value("on_enter").IsMap()) {
+        out_.error(doc_.at(r.value("on_enter")), "on_enter of " + thing + " must be a mapping with do: and with:");
+      } else {
+        MapReader e(doc_, out_, r.value("on_enter"), "on_enter of " + thing, kOnEnterKeys);
+        sd.handler = e.ref("do");
+        step.handler = sd.handler.name;
+        if (step.handler.empty()) e.missing("do");
+        step.on_enter = true;
+        if (auto with = e.mapping("with")) {
+          sd.with_where = doc_.at(*with);
+          step.with = to_json(*with);
+          template_reads(*with, sd);
+        }
+        if (e.given("retry")) step.retry = retry(e.value("retry"), "retry of on_enter of " + thing);
+      }
+    }
+    if (r.given("retry")) {
+      if (step.handler.empty() || step.on_enter) {
+        out_.error(doc_.at(r.key("retry")), thing + " has retry: but no do: to retry");
+      } else {
+        step.retry = retry(r.value("retry"), "retry of " + thing);
+      }
     }
     if (auto join = r.text("join")) {
       sd.join_where = r.value_at("join");
@@ -707,6 +743,79 @@ class FileParser {
       next(r.value("next"), thing, step, sd);
     }
     return true;
+  }
+
+  // `retry: 3` or `retry: {max: 3, backoff: 30s}`.
+  Retry retry(const YAML::Node& n, const std::string& what) {
+    Retry out;
+    auto count = [&](const YAML::Node& v) {
+      int k = -1;
+      if (v.IsScalar()) {
+        try {
+          size_t used = 0;
+          k = std::stoi(v.Scalar(), &used);
+          if (used != v.Scalar().size()) k = -1;
+        } catch (const std::exception&) {
+          k = -1;
+        }
+      }
+      if (k < 0 || k > 100) {
+        out_.error(doc_.at(v), what + " must be a number of retries from 0 to 100");
+        return;
+      }
+      out.max = k;
+    };
+    if (n.IsScalar()) {
+      count(n);
+      return out;
+    }
+    if (!n.IsMap()) {
+      out_.error(doc_.at(n), what + " must be a number of retries or a mapping with max: and backoff:");
+      return out;
+    }
+    MapReader r(doc_, out_, n, what, kRetryKeys);
+    if (r.given("max")) count(r.value("max"));
+    if (r.given("backoff")) {
+      auto d = parse_duration(r.value("backoff").IsScalar() ? r.value("backoff").Scalar() : std::string());
+      if (!d.ok() || *d <= 0) {
+        out_.error(r.value_at("backoff"), "backoff of " + what + " must be a duration such as 30s, 5m or 1h");
+      } else {
+        out.backoff_seconds = *d;
+      }
+    }
+    return out;
+  }
+
+  // `call: PROCESS` or `call: {process: PROCESS, wait: true, outputs: [var, ...]}`.
+  std::optional<Call> call(const YAML::Node& n, const std::string& what) {
+    Call c;
+    c.where = doc_.at(n);
+    if (n.IsScalar()) {
+      c.process = n.Scalar();
+    } else if (n.IsMap()) {
+      MapReader r(doc_, out_, n, "call of " + what, kCallKeys);
+      c.process = r.text("process", true).value_or("");
+      c.wait = r.boolean("wait").value_or(false);
+      if (auto outs = r.list("outputs")) {
+        for (const auto& o : *outs) {
+          if (!o.IsScalar() || !valid_field_name(o.Scalar())) {
+            out_.error(doc_.at(o), "outputs of call of " + what + " must name variables");
+            continue;
+          }
+          c.outputs.push_back(o.Scalar());
+        }
+        if (!c.wait && !c.outputs.empty())
+          out_.error(doc_.at(r.key("outputs")), "call of " + what + " has outputs: but does not wait: for the process to end");
+      }
+    } else {
+      out_.error(doc_.at(n), "call of " + what + " must be a process key or a mapping with process:");
+      return std::nullopt;
+    }
+    if (c.process.empty()) {
+      out_.error(doc_.at(n), "call of " + what + " must name a process");
+      return std::nullopt;
+    }
+    return c;
   }
 
   // A duration: `24h`, `2d`, `8 working hours`, `1 working day`.
@@ -1238,6 +1347,8 @@ struct Loaded {
   std::string calendar_path;    // empty when none
 };
 
+void check_calls(const Loaded& l, Reporter& out);
+
 Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
   Loaded l;
   Reporter out(problems);
@@ -1290,7 +1401,46 @@ Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
       }
     }
   }
+  check_calls(l, out);
   return l;
+}
+
+// A `call:` names a process of the bundle, gives only its variables and every
+// required one. Checked when the set holds more than one process: a single
+// process file validated on its own cannot know the others.
+void check_calls(const Loaded& l, Reporter& out) {
+  if (l.drafts.size() < 2) return;
+  std::map<std::string, const Process*> by_key;
+  std::vector<std::string> keys;
+  for (const auto& d : l.drafts) {
+    by_key.emplace(d.process.key, &d.process);
+    keys.push_back(d.process.key);
+  }
+  for (const auto& d : l.drafts) {
+    for (const auto& step : d.process.steps) {
+      if (!step.call) continue;
+      auto it = by_key.find(step.call->process);
+      if (it == by_key.end()) {
+        out.error(step.call->where, "step " + quote(step.id) + " calls process " + quote(step.call->process) +
+                                        ", which is not in the bundle" + did_you_mean(step.call->process, keys));
+        continue;
+      }
+      const Process& child = *it->second;
+      if (step.with.is_object()) {
+        for (const auto& [k, v] : step.with.as_object()) {
+          if (child.variable(k) == nullptr)
+            out.error(step.call->where, "step " + quote(step.id) + " gives variable " + quote(k) + ", which process " +
+                                            quote(child.key) + " does not have");
+        }
+      }
+      for (const auto& v : child.variables) {
+        const bool given = step.with.is_object() && step.with.as_object().count(v.name) > 0;
+        if (v.required && !given && !v.default_value)
+          out.error(step.call->where, "step " + quote(step.id) + " calls process " + quote(child.key) +
+                                          " without its required variable " + quote(v.name));
+      }
+    }
+  }
 }
 
 // Validates a draft and packs it with the sources it was compiled from.

@@ -81,6 +81,23 @@ struct Wait {
   Location where;
 };
 
+// `retry:` of a step with a handler: how often a failure is tried again
+// before it becomes an incident, and how long to wait before the first retry
+// (doubled for each one after).
+struct Retry {
+  int max = 3;                 // retries after the first failure; 0: an incident at once
+  int64_t backoff_seconds = 60;
+};
+
+// `call:` — the step starts an instance of another process with `with:` as
+// its variables (text values are templates over this instance's variables).
+struct Call {
+  std::string process;               // the child's process key
+  bool wait = false;                 // the step ends when the child ends (else at once)
+  std::vector<std::string> outputs;  // child variables copied back when it ends
+  Location where;
+};
+
 struct Branch {
   std::optional<Expr> condition;  // nullopt: the `else` branch
   std::string target;             // step id or "end"
@@ -130,8 +147,12 @@ struct Step {
   std::string instructions_path;  // as written in the file
   std::string instructions;       // the text of that file
   std::optional<Form> form;       // copied from forms/
-  std::string handler;            // `do:`; empty for a user step
+  std::string handler;            // `do:` (or on_enter's); empty for a user step
   Json with = Json::object();     // `with:` parameters, as written
+  bool on_enter = false;          // `on_enter: {do, with}`: a user step whose handler runs
+                                  // first, its outputs set before the task is created
+  std::optional<Call> call;       // `call:`: a step that starts another process
+  Retry retry;                    // for the handler's failures
   Next next;
   bool join = false;              // `join: all`: waits for every parallel branch
   int join_count = 0;             // how many arrivals complete the join
@@ -141,7 +162,8 @@ struct Step {
   std::vector<PriorityRule> priority;  // overrides the process's when given
   Location where;
 
-  bool is_service() const { return !handler.empty(); }
+  // A step the engine does (a handler or a call), not a person.
+  bool is_service() const { return (!handler.empty() && !on_enter) || call.has_value(); }
 };
 
 struct Process {

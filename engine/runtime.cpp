@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/expr.h"
 #include "engine/time.h"
 
 namespace reglament {
@@ -23,6 +24,41 @@ constexpr int kMaxServiceRunsPerCommand = 1000;
 bool is_refusal(const Error& e) {
   return e.code == ErrorCode::invalid || e.code == ErrorCode::conflict || e.code == ErrorCode::forbidden ||
          e.code == ErrorCode::not_found;
+}
+
+// Calls start children, whose ends may return to their parents: a chain of
+// calls deeper than this is a definition that calls itself.
+constexpr int kMaxCallDepth = 16;
+
+// The variables a call gives its child: `with:` values, where text is a
+// template over the parent's variables and "{name}" alone passes the value
+// with its type.
+JsonObject call_variables(const Json& with, const JsonObject& vars) {
+  JsonObject out;
+  if (!with.is_object()) return out;
+  for (const auto& [k, v] : with.as_object()) {
+    if (!v.is_string()) {
+      out[k] = v;
+      continue;
+    }
+    const std::string& text = v.as_string();
+    if (text.size() > 2 && text.front() == '{' && text.back() == '}' &&
+        text.find_first_of("{}", 1) == text.size() - 1) {
+      auto it = vars.find(text.substr(1, text.size() - 2));
+      out[k] = it != vars.end() ? it->second : Json();
+      continue;
+    }
+    out[k] = Json(render_template(text, vars));
+  }
+  return out;
+}
+
+bool has_links(const std::vector<Event>& events) {
+  for (const auto& e : events) {
+    if (e.type == EventType::service_completed && e.data.get("starts").is_array()) return true;
+    if (e.type == EventType::instance_completed) return true;
+  }
+  return false;
 }
 
 Error about_instance(const std::string& id, Error e) {
@@ -55,6 +91,8 @@ Status Runtime::resolve_instance(Command& cmd) {
   if (auto* c = std::get_if<UnclaimTask>(&cmd.body)) task = &c->task;
   if (auto* c = std::get_if<CompleteTask>(&cmd.body)) task = &c->task;
   if (auto* c = std::get_if<RecordServiceResult>(&cmd.body)) task = &c->job;
+  if (auto* c = std::get_if<RetryJob>(&cmd.body)) task = &c->job;
+  if (auto* c = std::get_if<SkipJob>(&cmd.body)) task = &c->job;
   if (std::holds_alternative<FireTimers>(cmd.body)) return make_error(ErrorCode::invalid, "no instance given");
   if (task == nullptr || task->empty()) return make_error(ErrorCode::invalid, "no task given");
   cmd.instance = instance_of(*task);
@@ -101,6 +139,10 @@ Result<std::vector<Result<Outcome>>> Runtime::execute_batch(std::vector<BatchCom
     return st.error();
   }
   run_jobs_batched(results, ats);
+  // Calls are followed one by one: they are rare next to the steps a batch
+  // carries. A store error leaves them pending for run_links, as a crash would.
+  for (size_t i = 0; i < results.size(); ++i)
+    if (results[i].ok()) (void)follow_links(*results[i], ats[i], 0);
   return results;
 }
 
@@ -109,7 +151,91 @@ Result<Outcome> Runtime::submit(Command cmd, const std::string& process) {
   auto out = commit(std::move(cmd), process);
   if (!out.ok()) return out;
   if (auto st = run_jobs(*out, at); !st.ok()) return st.error();
+  if (auto st = follow_links(*out, at, 0); !st.ok()) return st.error();
   return out;
+}
+
+Status Runtime::follow_links(Outcome& out, const std::string& at, int depth) {
+  if (!has_links(out.events)) return {};
+  if (depth >= kMaxCallDepth)
+    return make_error(ErrorCode::invalid, fmt::format("instance {}: calls nest deeper than {}; does a process call itself?",
+                                                      out.state.id, kMaxCallDepth));
+  auto starts = store_.pending_starts(out.state.id);
+  if (!starts.ok()) return starts.error();
+  for (const auto& p : *starts)
+    if (auto st = start_child(p, at, out, depth); !st.ok()) return st;
+  if (out.state.status == "completed" && !out.state.parent.is_null()) {
+    auto returns = store_.pending_returns(out.state.id);
+    if (!returns.ok()) return returns.error();
+    for (const auto& p : *returns)
+      if (auto st = return_child(p, at, out, depth); !st.ok()) return st;
+  }
+  return {};
+}
+
+Status Runtime::start_child(const EventStore::PendingStart& p, const std::string& at, Outcome& out, int depth) {
+  Command cmd;
+  cmd.at = at;
+  StartInstance start{p.variables};
+  Json parent = Json::object();
+  parent["instance"] = Json(p.parent);
+  parent["job"] = Json(p.job);
+  parent["index"] = Json(static_cast<int64_t>(p.index));
+  start.parent = std::move(parent);
+  cmd.body = std::move(start);
+  auto child = commit(std::move(cmd), p.process);
+  if (!child.ok()) {
+    // Another runner started it first: the link is taken, nothing to do.
+    if (child.error().code == ErrorCode::conflict) return {};
+    return about_instance(p.parent, child.error());
+  }
+  if (auto st = run_jobs(*child, at); !st.ok()) return st;
+  if (auto st = follow_links(*child, at, depth + 1); !st.ok()) return st;
+  out.linked.push_back(std::move(*child));
+  return {};
+}
+
+Status Runtime::return_child(const EventStore::PendingReturn& p, const std::string& at, Outcome& out, int depth) {
+  auto child = load(p.child);
+  if (!child.ok()) return child.error();
+  Command cmd;
+  cmd.instance = p.parent;
+  cmd.at = at;
+  cmd.body = ReturnFromChild{p.job, p.child, child->variables};
+  auto parent = commit(std::move(cmd), "");
+  if (!parent.ok()) {
+    if (parent.error().code == ErrorCode::conflict) return {};  // returned already
+    return about_instance(p.parent, parent.error());
+  }
+  if (auto st = run_jobs(*parent, at); !st.ok()) return st;
+  if (auto st = follow_links(*parent, at, depth + 1); !st.ok()) return st;
+  out.linked.push_back(std::move(*parent));
+  return {};
+}
+
+Result<std::vector<Outcome>> Runtime::run_links(const std::string& at, std::vector<Error>* problems) {
+  std::vector<Outcome> outs;
+  auto note = [&](const std::string& id, Status st) -> Status {
+    if (st.ok()) return {};
+    if (problems == nullptr || !is_refusal(st.error())) return st;
+    problems->push_back(about_instance(id, st.error()));
+    return {};
+  };
+  auto starts = store_.pending_starts("");
+  if (!starts.ok()) return starts.error();
+  for (const auto& p : *starts) {
+    Outcome out;
+    if (auto st = note(p.parent, start_child(p, at, out, 0)); !st.ok()) return st.error();
+    for (auto& o : out.linked) outs.push_back(std::move(o));
+  }
+  auto returns = store_.pending_returns("");
+  if (!returns.ok()) return returns.error();
+  for (const auto& p : *returns) {
+    Outcome out;
+    if (auto st = note(p.parent, return_child(p, at, out, 0)); !st.ok()) return st.error();
+    for (auto& o : out.linked) outs.push_back(std::move(o));
+  }
+  return outs;
 }
 
 void Runtime::remember(const InstanceState& state) {
@@ -209,11 +335,13 @@ std::string Runtime::task_of(const Command& cmd) {
 // leaves the job open with its error; it does not fail the command that
 // reached the step, which has already committed.
 Status Runtime::run_jobs(Outcome& out, const std::string& at) {
+  auto now = parse_moment(at);
+  if (!now.ok()) return now.error();
   std::set<std::string> tried;  // a failed job is tried once per run
   for (int runs = 0; runs < kMaxServiceRunsPerCommand; ++runs) {
     const Job* job = nullptr;
     for (const Job* j : out.state.open_jobs())
-      if (!tried.count(j->id)) {
+      if (!tried.count(j->id) && j->runnable(now->epoch)) {
         job = j;
         break;
       }
@@ -222,6 +350,20 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
     auto cmd = service_command(out.state, *job, at);
     if (!cmd.ok()) return cmd.error();
     auto recorded = commit(std::move(*cmd), "");
+    if (!recorded.ok() && recorded.error().code == ErrorCode::invalid) {
+      // The result could not be applied (the client database refused a
+      // record, or routing on its outputs failed): that is the job's failure,
+      // retried and raised as an incident like any other.
+      RecordServiceResult failed;
+      failed.job = job->id;
+      failed.ok = false;
+      failed.error = recorded.error().message;
+      Command fc;
+      fc.instance = out.state.id;
+      fc.at = at;
+      fc.body = std::move(failed);
+      recorded = commit(std::move(fc), "");
+    }
     if (!recorded.ok()) {
       // Someone else recorded this job meanwhile (another tick): not ours to redo.
       if (recorded.error().code == ErrorCode::conflict) {
@@ -245,13 +387,21 @@ Result<Command> Runtime::service_command(const InstanceState& state, const Job& 
   auto def = store_.definition(state.process, state.version);
   if (!def.ok()) return def.error();
   const Step* step = def->process->step(job.step);
-  const TaskHandler* handler = handlers_.find(job.handler);
   RecordServiceResult result;
   result.job = job.id;
-  if (step == nullptr || handler == nullptr) {
+  if (step != nullptr && step->call) {
+    // A call is the engine's own: the child is started once this result is
+    // committed (follow_links), so a crash in between leaves a pending start.
+    Json start = Json::object();
+    start["process"] = Json(step->call->process);
+    start["variables"] = Json(call_variables(step->with, state.variables));
+    result.starts.push_back(std::move(start));
+  } else if (const TaskHandler* handler = handlers_.find(job.handler); step == nullptr || handler == nullptr) {
     result.ok = false;
     result.error = fmt::format("no handler \"{}\" is registered", job.handler);
   } else {
+    auto calendar = store_.calendar();
+    if (!calendar.ok()) return calendar.error();
     HandlerCall call;
     call.instance = state.id;
     call.process = state.process;
@@ -260,10 +410,15 @@ Result<Command> Runtime::service_command(const InstanceState& state, const Job& 
     call.with = &step->with;
     call.variables = &state.variables;
     call.at = at;
+    call.attempt = job.attempts + 1;
+    call.clients = store_.client_book();
+    call.calendar = calendar->get();
     HandlerResult r = handler->run(call);
     result.ok = r.ok;
     result.outputs = std::move(r.outputs);
     result.messages = std::move(r.messages);
+    result.records = std::move(r.records);
+    result.starts = std::move(r.starts);
     result.error = std::move(r.error);
   }
   Command cmd;
@@ -286,7 +441,9 @@ void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std:
     for (size_t i = 0; i < results.size(); ++i) {
       if (!results[i].ok()) continue;
       const InstanceState& state = results[i]->state;
+      auto now = parse_moment(ats[i]);
       for (const Job* j : state.open_jobs()) {
+        if (!now.ok() || !j->runnable(now->epoch)) continue;
         if (!tried.insert(j->id).second) continue;
         auto cmd = service_command(state, *j, ats[i]);
         if (cmd.ok()) pending.emplace_back(i, std::move(*cmd));
@@ -326,7 +483,9 @@ Result<std::vector<Outcome>> Runtime::run_pending(const std::string& at, std::ve
     if (!state.ok()) return state.error();
     Outcome out;
     out.state = std::move(*state);
-    if (auto st = run_jobs(out, at); !st.ok()) {
+    Status st = run_jobs(out, at);
+    if (st.ok()) st = follow_links(out, at, 0);
+    if (!st.ok()) {
       if (problems == nullptr || !is_refusal(st.error())) return st.error();
       problems->push_back(about_instance(id, st.error()));
     }
@@ -395,6 +554,9 @@ Result<Runtime::TickReport> Runtime::tick(const std::string& at) {
   auto jobs = run_pending(at, &report.problems);
   if (!jobs.ok()) return jobs.error();
   report.jobs = std::move(*jobs);
+  auto links = run_links(at, &report.problems);
+  if (!links.ok()) return links.error();
+  report.links = std::move(*links);
   return report;
 }
 

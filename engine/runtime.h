@@ -22,6 +22,10 @@ namespace reglament {
 struct Outcome {
   InstanceState state;        // after the command and the service steps it ran
   std::vector<Event> events;  // everything appended, in order
+  // Other instances the command moved through `call:` and handler starts:
+  // children it started, parents it returned to (each with its own service
+  // steps run).
+  std::vector<Outcome> linked;
 };
 
 // A command for Runtime::execute_batch. `process` names the process to start
@@ -75,12 +79,19 @@ class Runtime {
   // occurrence (EventStore::append refuses a second start of it).
   Result<std::vector<Outcome>> start_scheduled(const std::string& at);
 
+  // Starts the children steps asked for and returns ended children to the
+  // parents that wait for them, where a crash (or a refusal) left that
+  // undone. `instance` empty: every instance (the CLI's `tick`).
+  Result<std::vector<Outcome>> run_links(const std::string& at, std::vector<Error>* problems = nullptr);
+
   // Everything due at `at`, in this order: scheduled starts, waits and
-  // deadlines, service jobs left pending (the CLI's `tick`).
+  // deadlines, service jobs left pending or due for a retry, links left
+  // pending (the CLI's `tick`).
   struct TickReport {
     std::vector<Outcome> started;
     std::vector<Outcome> fired;
     std::vector<Outcome> jobs;
+    std::vector<Outcome> links;
     // Instances whose due work was refused (each message names the
     // instance); the rest was done. Store errors fail the whole tick instead.
     std::vector<Error> problems;
@@ -98,9 +109,14 @@ class Runtime {
   // write lock).
   Result<Outcome> commit(Command cmd, const std::string& process, const Org* org = nullptr,
                          const WorkingCalendar* calendar = nullptr);
-  // commit, then run the service steps it reached.
+  // commit, then run the service steps it reached, then its links.
   Result<Outcome> submit(Command cmd, const std::string& process);
   Status run_jobs(Outcome& out, const std::string& at);
+  // Starts the children out's events asked for and returns out's instance to
+  // its parent when it ended; their outcomes go to out.linked.
+  Status follow_links(Outcome& out, const std::string& at, int depth);
+  Status start_child(const EventStore::PendingStart& p, const std::string& at, Outcome& out, int depth);
+  Status return_child(const EventStore::PendingReturn& p, const std::string& at, Outcome& out, int depth);
   // Runs the handler of `job` and returns its result as the command to record.
   Result<Command> service_command(const InstanceState& state, const Job& job, const std::string& at);
   // run_jobs for the outcomes of a batch, one transaction per round of jobs.

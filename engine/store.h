@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/core.h"
+#include "engine/crm.h"
 #include "engine/model.h"
 #include "engine/result.h"
 
@@ -75,6 +76,34 @@ class EventStore {
     int64_t since = 0;
   };
   virtual Result<std::vector<Scheduled>> scheduled_processes() { return std::vector<Scheduled>{}; }
+
+  // ---- Calls and the client database (engine/README.md, "Calls") --------------
+  // The defaults suit a store without either.
+
+  // A child a step asked for (ServiceCompleted's `starts`) that has not been
+  // started yet: a crash between the parent's commit and the child's leaves
+  // one. Storage refuses a second child for the same (parent, job, index).
+  struct PendingStart {
+    std::string parent, job;
+    int index = 0;
+    std::string process;
+    JsonObject variables;
+  };
+  // `parent` empty: of every instance.
+  virtual Result<std::vector<PendingStart>> pending_starts(const std::string& parent) {
+    return std::vector<PendingStart>{};
+  }
+  // A child that has ended while its parent's step waits for it, not yet
+  // returned to the parent (ChildReturned).
+  struct PendingReturn {
+    std::string parent, job, child;
+  };
+  // `child` empty: of every instance.
+  virtual Result<std::vector<PendingReturn>> pending_returns(const std::string& child) {
+    return std::vector<PendingReturn>{};
+  }
+  // The client database handlers read; null when the store has none.
+  virtual const ClientBook* client_book() { return nullptr; }
 
   // ---- Group commit (Runtime::execute_batch) ----------------------------------
   // Between begin_batch() and commit_batch() every append joins one

@@ -293,6 +293,7 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
   // fields of the forms steps show, and what service steps output.
   std::set<std::string> set_vars;
   for (const auto& v : p.variables) set_vars.insert(v.name);
+  bool outputs_unknown = false;  // a handler's step, and no catalog to ask what it sets
 
   std::vector<std::string> window_names;
   if (ctx.calendar != nullptr) {
@@ -343,15 +344,15 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
       }
     }
 
-    if (step.is_service()) {
+    if (step.call) {
+      for (const auto& o : step.call->outputs) set_vars.insert(o);
+    }
+    if (!step.handler.empty()) {
       Location at = sd.with_where.line > 0 ? sd.with_where : sd.handler.where;
       if (ctx.handlers == nullptr) {
-        // Without a catalog the outputs are unknown; assume a service step
-        // may set any of its parameters' names (true of `set`, harmless
-        // for others), so conditions on them are not reported falsely.
-        if (step.with.is_object()) {
-          for (const auto& [k, v] : step.with.as_object()) set_vars.insert(k);
-        }
+        // Without a catalog a handler's outputs are unknown: a read that
+        // nothing else sets is not reported, rather than reported falsely.
+        outputs_unknown = true;
       } else if (!ctx.handlers->has(step.handler)) {
         add(problems, sd.handler.where,
             "unknown handler " + quote(step.handler) + did_you_mean(step.handler, handler_names));
@@ -375,6 +376,7 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
   auto check_read = [&](const Read& r) {
     std::string what = !r.kind.empty() ? r.kind : r.in_template ? "template" : "condition";
     if (!set_vars.count(r.name)) {
+      if (outputs_unknown) return;
       add(problems, r.where,
           what + " reads variable " + quote(r.name) + ", which is never set" + did_you_mean(r.name, set_list));
       return;

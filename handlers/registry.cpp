@@ -1,6 +1,7 @@
 #include "handlers/registry.h"
 
 #include "handlers/builtin.h"
+#include "handlers/crm.h"
 
 namespace reglament {
 
@@ -36,6 +37,18 @@ std::unique_ptr<Registry> builtin_handlers() {
   // One line per handler.
   r->add("notify", make_notify_handler());
   r->add("set", make_set_handler());
+  r->add("exec", make_exec_handler());
+  r->add("clients.find", make_clients_find_handler());
+  r->add("clients.add", make_clients_add_handler());
+  r->add("clients.record", make_clients_record_handler());
+  r->add("requests.add", make_requests_add_handler());
+  r->add("complaints.resolve", make_complaints_resolve_handler());
+  r->add("report.record", make_report_record_handler());
+  r->add("calls.plan", make_calls_plan_handler());
+  r->add("clients.review", make_clients_review_handler());
+  r->add("requests.planned", make_requests_planned_handler());
+  r->add("clients.issues", make_clients_issues_handler());
+  r->add("clients.check", make_clients_check_handler());
   return r;
 }
 

@@ -29,7 +29,7 @@ class Registry : public Handlers {
   std::map<std::string, std::unique_ptr<TaskHandler>, std::less<>> handlers_;
 };
 
-// A registry holding the built-in handlers: notify, set.
+// A registry holding the built-in handlers (docs/handlers.md lists them).
 std::unique_ptr<Registry> builtin_handlers();
 
 }  // namespace reglament

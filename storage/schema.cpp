@@ -14,6 +14,8 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include "storage/crm.h"
+
 namespace reglament::storage_internal {
 namespace {
 
@@ -180,6 +182,33 @@ CREATE TABLE schedule_runs (
 );
 )sql";
 
+// Schema version 3 (the connected CRM): incidents and retry times of
+// service jobs, links between a step and the instances it started, and the
+// client database (storage/crm.cpp's kCrmSchema).
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE jobs ADD COLUMN incident INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN retry_at TEXT;
+CREATE INDEX jobs_incidents ON jobs (incident) WHERE incident = 1;
+
+CREATE TABLE links (
+  parent    TEXT    NOT NULL REFERENCES instances (id),
+  job       TEXT    NOT NULL,
+  idx       INTEGER NOT NULL,
+  process   TEXT    NOT NULL,
+  variables TEXT    NOT NULL,
+  wait      INTEGER NOT NULL,
+  child     TEXT    UNIQUE,
+  returned  INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (parent, job, idx)
+);
+CREATE INDEX links_unstarted ON links (parent) WHERE child IS NULL;
+)sql";
+
+void create_v3(SQLite::Database& db) {
+  db.exec(kSchemaV3);
+  db.exec(kCrmSchema);
+}
+
 int count_schema_objects(SQLite::Database& db) {
   return db.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
 }
@@ -230,6 +259,7 @@ void migrate(SQLite::Database& db) {
   const int version = stored_version(db);  // again, under the lock: another process may have migrated
   if (version >= kSchemaVersion) return;
   if (version < 2) db.exec(kSchemaV2);
+  if (version < 3) create_v3(db);
   SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
   q.bind(1, std::to_string(kSchemaVersion));
   q.exec();
@@ -242,6 +272,7 @@ void create_schema(SQLite::Database& db) {
   if (count_schema_objects(db) != 0) return;
   db.exec(kSchemaV1);
   db.exec(kSchemaV2);
+  create_v3(db);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},
@@ -325,6 +356,7 @@ std::vector<std::pair<std::string, std::string>> guard_triggers() {
     out.emplace_back(std::string(schema.substr(at + kCreate.size(), name_end - at - kCreate.size())),
                      std::string(schema.substr(at, end + kEnd.size() - 1 - at)));
   }
+  for (auto& t : crm_guard_triggers()) out.push_back(std::move(t));
   return out;
 }
 

@@ -20,7 +20,7 @@ class SqliteStore;
 namespace reglament::storage_internal {
 
 // The schema this build writes and reads. Stored in meta('schema_version').
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 // Stored in meta('application'); a file without it is someone else's database.
 inline constexpr std::string_view kApplication = "reglament";
 

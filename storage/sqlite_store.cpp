@@ -21,6 +21,7 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include "engine/audit.h"
+#include "storage/crm.h"
 #include "storage/schema_internal.h"
 
 namespace reglament {
@@ -68,8 +69,27 @@ constexpr const char* kInsertTaskRole = "INSERT OR IGNORE INTO task_roles (task,
 constexpr const char* kJobSchedules = "SELECT job, scheduled_at FROM jobs WHERE instance = ?1";
 constexpr const char* kDeleteJobs = "DELETE FROM jobs WHERE instance = ?1";
 constexpr const char* kInsertJob =
-    "INSERT INTO jobs (job, instance, step, handler, attempts, last_error, scheduled_at) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO jobs (job, instance, step, handler, attempts, last_error, scheduled_at, incident, retry_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+constexpr const char* kSelectIncidents =
+    "SELECT j.job, j.instance, i.process, j.step, j.handler, j.attempts, j.last_error, j.scheduled_at "
+    "FROM jobs j JOIN instances i ON i.id = j.instance WHERE j.incident = 1 "
+    "ORDER BY j.scheduled_at, CAST(j.instance AS INTEGER), j.job";
+constexpr const char* kInsertLink =
+    "INSERT INTO links (parent, job, idx, process, variables, wait) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kTakeLink =
+    "UPDATE links SET child = ?4 WHERE parent = ?1 AND job = ?2 AND idx = ?3 AND child IS NULL";
+constexpr const char* kLinkReturned = "UPDATE links SET returned = 1 WHERE parent = ?1 AND job = ?2 AND child = ?3";
+constexpr const char* kPendingStarts =
+    "SELECT parent, job, idx, process, variables FROM links WHERE child IS NULL AND (?1 = '' OR parent = ?1) "
+    "ORDER BY CAST(parent AS INTEGER), parent, job, idx";
+constexpr const char* kPendingReturns =
+    "SELECT l.parent, l.job, l.child FROM links l JOIN instances c ON c.id = l.child "
+    "WHERE l.wait = 1 AND l.returned = 0 AND c.status = 'completed' AND (?1 = '' OR l.child = ?1) "
+    "ORDER BY CAST(l.child AS INTEGER), l.child";
+constexpr const char* kLinksOf =
+    "SELECT parent, job, idx, process, child, wait, returned FROM links WHERE parent = ?1 OR child = ?1 "
+    "ORDER BY CAST(parent AS INTEGER), job, idx";
 constexpr const char* kInsertOutbox =
     "INSERT INTO outbox (instance, step, seq, to_addr, text, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr const char* kSelectEvents =
@@ -119,7 +139,7 @@ constexpr const char* kSelectInstances =
 constexpr const char* kSelectOutbox =
     "SELECT id, instance, step, to_addr, text, at FROM outbox ORDER BY id";
 constexpr const char* kPendingJobs =
-    "SELECT instance FROM jobs GROUP BY instance ORDER BY min(scheduled_at), CAST(instance AS INTEGER), "
+    "SELECT instance FROM jobs WHERE incident = 0 GROUP BY instance ORDER BY min(scheduled_at), CAST(instance AS INTEGER), "
     "instance";
 
 // ---- helpers ----------------------------------------------------------------
@@ -584,6 +604,55 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
                             fmt::format("{} was already started for {}", after.process, e.data.str("scheduled_for")));
         }
       }
+      if (e.type == EventType::instance_started && e.data.get("parent").is_object()) {
+        // One child per (parent, job, index): a second start of it fails here.
+        const Json& parent = e.data.get("parent");
+        Query q = impl_->query(kTakeLink);
+        q->bind(1, parent.str("instance"));
+        q->bind(2, parent.str("job"));
+        q->bind(3, parent.integer("index"));
+        q->bind(4, after.id);
+        if (q->exec() == 0) {
+          return make_error(ErrorCode::conflict,
+                            fmt::format("job {} of instance {} has already started its instance #{}", parent.str("job"),
+                                        parent.str("instance"), parent.integer("index") + 1));
+        }
+      }
+      if (e.type == EventType::service_completed) {
+        const Json& starts = e.data.get("starts");
+        if (starts.is_array()) {
+          int64_t index = 0;
+          for (const Json& st : starts.as_array()) {
+            Query q = impl_->query(kInsertLink);
+            q->bind(1, after.id);
+            q->bind(2, e.data.str("job"));
+            q->bind(3, index++);
+            q->bind(4, st.str("process"));
+            q->bind(5, st.get("variables").dump());
+            q->bind(6, e.data.integer("awaiting") > 0 ? 1 : 0);
+            q->exec();
+          }
+        }
+        const Json& records = e.data.get("records");
+        if (records.is_array()) {
+          CrmContext crm{e.at, e.actor, after.id, e.step};
+          for (const Json& r : records.as_array()) {
+            auto applied = apply_crm_record(impl_->db, r, crm);
+            if (!applied.ok()) {
+              // invalid: the runtime records it as the job's failure.
+              return make_error(ErrorCode::invalid, fmt::format("the client database refused a record of step {}: {}",
+                                                                e.step, applied.error().message));
+            }
+          }
+        }
+      }
+      if (e.type == EventType::child_returned) {
+        Query q = impl_->query(kLinkReturned);
+        q->bind(1, after.id);
+        q->bind(2, e.data.str("job"));
+        q->bind(3, e.data.str("child"));
+        q->exec();
+      }
       for (const Json& m : outbox_messages(e)) {
         Query q = impl_->query(kInsertOutbox);
         q->bind(1, after.id);
@@ -641,6 +710,9 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
         case EventType::timer_fired:
         case EventType::deadline_passed:
         case EventType::instance_completed:
+        case EventType::service_failed:  // a retry time comes or goes
+        case EventType::incident_retried:
+        case EventType::service_skipped:
           timing = true;
           break;
         case EventType::task_created:
@@ -696,11 +768,93 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
       q->bind(5, j->attempts);
       bind_text_or_null(*q, 6, j->last_error);
       q->bind(7, it != scheduled.end() ? it->second : after.updated_at);
+      q->bind(8, j->incident ? 1 : 0);
+      bind_text_or_null(*q, 9, j->retry_at);
       q->exec();
     }
 
     tx.commit();
     return {};
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<EventStore::PendingStart>> SqliteStore::pending_starts(const std::string& parent) {
+  try {
+    std::vector<PendingStart> out;
+    Query q = impl_->query(kPendingStarts);
+    q->bind(1, parent);
+    while (q->executeStep()) {
+      PendingStart p;
+      p.parent = q->getColumn(0).getString();
+      p.job = q->getColumn(1).getString();
+      p.index = q->getColumn(2).getInt();
+      p.process = q->getColumn(3).getString();
+      auto vars = parse_json(q->getColumn(4).getString());
+      if (vars.ok() && vars->is_object()) p.variables = vars->as_object();
+      out.push_back(std::move(p));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<EventStore::PendingReturn>> SqliteStore::pending_returns(const std::string& child) {
+  try {
+    std::vector<PendingReturn> out;
+    Query q = impl_->query(kPendingReturns);
+    q->bind(1, child);
+    while (q->executeStep())
+      out.push_back({q->getColumn(0).getString(), q->getColumn(1).getString(), q->getColumn(2).getString()});
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+const ClientBook* SqliteStore::client_book() { return &clients(); }
+
+Result<std::vector<IncidentRow>> SqliteStore::incidents() {
+  try {
+    std::vector<IncidentRow> out;
+    Query q = impl_->query(kSelectIncidents);
+    while (q->executeStep()) {
+      IncidentRow r;
+      r.job = q->getColumn(0).getString();
+      r.instance = q->getColumn(1).getString();
+      r.process = q->getColumn(2).getString();
+      r.step = q->getColumn(3).getString();
+      r.handler = q->getColumn(4).getString();
+      r.attempts = q->getColumn(5).getInt();
+      r.error = q->getColumn(6).isNull() ? std::string() : q->getColumn(6).getString();
+      r.since = q->getColumn(7).getString();
+      out.push_back(std::move(r));
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<LinkRow>> SqliteStore::links(const std::string& instance) {
+  try {
+    std::vector<LinkRow> out;
+    Query q = impl_->query(kLinksOf);
+    q->bind(1, instance);
+    while (q->executeStep()) {
+      LinkRow r;
+      r.parent = q->getColumn(0).getString();
+      r.job = q->getColumn(1).getString();
+      r.index = q->getColumn(2).getInt();
+      r.process = q->getColumn(3).getString();
+      r.child = q->getColumn(4).isNull() ? std::string() : q->getColumn(4).getString();
+      r.wait = q->getColumn(5).getInt() != 0;
+      r.returned = q->getColumn(6).getInt() != 0;
+      out.push_back(std::move(r));
+    }
+    return out;
   } catch (const SQLite::Exception& e) {
     return sqlite_error(e, impl_->path);
   }

@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/abc.h"
 #include "engine/core.h"
+#include "engine/crm.h"
 #include "engine/handler.h"
 #include "engine/loader.h"
 #include "engine/store.h"
@@ -80,6 +82,29 @@ struct OutboxRow {
   std::string at;
 };
 
+// A service job out of retries, waiting for a person (`reglament incidents`).
+struct IncidentRow {
+  std::string job;  // the incident's id is its job's
+  std::string instance;
+  std::string process;
+  std::string step;
+  std::string handler;
+  int attempts = 0;
+  std::string error;
+  std::string since;  // when the job was scheduled
+};
+
+// A step that started another instance (`call:` or a handler's starts).
+struct LinkRow {
+  std::string parent;
+  std::string job;
+  int index = 0;
+  std::string process;  // the child's
+  std::string child;    // empty until it is started
+  bool wait = false;    // the step waits for the child to end
+  bool returned = false;
+};
+
 struct StoreAccess;
 
 class SqliteStore : public EventStore {
@@ -102,6 +127,9 @@ class SqliteStore : public EventStore {
   Result<std::optional<int64_t>> next_due() override;
   Result<std::shared_ptr<const WorkingCalendar>> calendar() override;
   Result<std::vector<Scheduled>> scheduled_processes() override;
+  Result<std::vector<PendingStart>> pending_starts(const std::string& parent) override;
+  Result<std::vector<PendingReturn>> pending_returns(const std::string& child) override;
+  const ClientBook* client_book() override;
   // Group commit: BEGIN IMMEDIATE ... COMMIT around many appends, each append
   // then a savepoint of its own (see EventStore).
   Status begin_batch() override;
@@ -125,6 +153,11 @@ class SqliteStore : public EventStore {
                                              const std::optional<std::string>& status);
   Result<std::vector<StoredEvent>> history(const std::string& instance);
   Result<std::vector<OutboxRow>> outbox();
+  // Service jobs out of retries, oldest first.
+  Result<std::vector<IncidentRow>> incidents();
+  // The links of an instance, both ways: the children it started and the
+  // parent that started it.
+  Result<std::vector<LinkRow>> links(const std::string& instance);
 
   // Every event of every instance with from <= at < to, compared as instants
   // (offsets taken into account); an empty bound is open. Ordered by instant,
@@ -148,6 +181,21 @@ class SqliteStore : public EventStore {
   enum class Durability { normal, full };
   Status set_durability(Durability durability);
 
+  // ---- The client database (engine/crm.h; storage/README.md) ---------------
+  // A read-only view of the committed client database, valid as long as the
+  // store. Defined in storage/sqlite_store_crm.cpp.
+  const ClientBook& clients();
+  // Applies a person's client-database records (`clients add|edit|abc`) in one
+  // transaction, each logged in client_log with `actor` and `at`. Answers the
+  // id of the row each record wrote, in order. A record that fails (invalid,
+  // not_found) fails the whole call and nothing is written.
+  Result<std::vector<int64_t>> record_clients(const std::vector<Json>& records, const std::string& at,
+                                              const std::string& actor);
+  // Accepted request volume per client whose request date d has
+  // from <= d < to (dates YYYY-MM-DD; an empty bound is open). Every client
+  // appears, with 0 when it has no accepted request in the period.
+  Result<std::vector<AbcInput>> abc_volumes(const std::string& from, const std::string& to);
+
  private:
   // The audit (storage/audit.cpp) reads the tables as they are, not through
   // the caches; storage_internal::connection() gives it the connection.
@@ -155,6 +203,7 @@ class SqliteStore : public EventStore {
   struct Impl;
   explicit SqliteStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<ClientBook> clients_;  // made on first use by clients()
 };
 
 }  // namespace reglament

@@ -80,11 +80,17 @@ TEST_CASE("a failing handler leaves the instance on its step with the error, and
   REQUIRE(b->state.open_jobs().size() == 1);
   CHECK(b->state.open_jobs()[0]->last_error == "the service is unavailable");
 
-  auto ran = rt.run_pending(kAt);
+  CHECK(b->state.open_jobs()[0]->retry_at == "2026-11-23T07:01:00+00:00");  // the default back-off: 1m, in the (UTC) calendar's zone
+
+  auto early = rt.run_pending(kAt);  // not before its retry time
+  REQUIRE(early.ok());
+  CHECK(early->empty());
+  const std::string later = "2026-11-23T10:01:00+03:00";
+  auto ran = rt.run_pending(later);
   REQUIRE(ran.ok());
   REQUIRE(ran->size() == 1);
   CHECK((*ran)[0].state.current == std::vector<std::string>{"e"});
-  auto again = rt.run_pending(kAt);
+  auto again = rt.run_pending(later);
   REQUIRE(again.ok());
   CHECK(again->empty());
 }

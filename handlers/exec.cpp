@@ -1,0 +1,635 @@
+// `exec`: runs an external program for a service step.
+//
+//   do: exec
+//   with:
+//     run: [bin/reserve-stock, --warehouse, main]   # argv, literal: no shell
+//     timeout: 2m                                  # default 30s; s, m, h, ms…
+//     env: {STOCK_URL: "http://stock.local"}       # extra environment, literal
+//     outputs: [reserved, reservation_id]          # what stdout may set (optional)
+//
+// The program gets one JSON object on stdin: instance, process, step, job,
+// idempotency_key (= job, the same on every retry), attempt, at, with and
+// variables; stdin is then closed. It answers with one JSON object on stdout:
+// its members become output variables, except `messages` ([{to, text}], to
+// the outbox) and `records` (client database changes, engine/crm.h). Empty
+// stdout sets nothing. A non-zero exit is a failure, with the first line of
+// stderr as its reason.
+//
+// Why it is written this way:
+// - posix_spawnp, not fork: safe in a multi-threaded process, and glibc
+//   reports a missing or non-executable program as the call's result.
+// - The child gets its own process group; a timeout or a flood of output
+//   kills the whole group with SIGKILL, and so does a normal exit (no stray
+//   background processes outlive the step). The leader is killed and
+//   reaped only after its exit was seen without reaping it (waitid WNOWAIT),
+//   so its pid, which is the group id, cannot have been reused.
+// - stdin, stdout and stderr are served by one poll loop with non-blocking
+//   ends, so a program that writes before it has read all of stdin, or fills
+//   stderr, cannot deadlock us. SIGPIPE is blocked in this thread while we
+//   write, and consumed if it arrived: a program that never reads stdin gives
+//   EPIPE, which only ends the writing.
+// - Every descriptor except 0, 1 and 2 is closed in the child; our pipe ends
+//   are O_CLOEXEC anyway, so other threads' children do not inherit them.
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/time.h"
+#include "handlers/builtin.h"
+
+extern char** environ;
+
+namespace reglament {
+
+namespace {
+
+constexpr size_t kMaxStdout = size_t{1} << 20;  // 1 MiB
+constexpr size_t kStderrKept = 1024;            // the head: the reason is its first line
+constexpr size_t kReasonMax = 300;              // bytes of that line in the error
+constexpr std::string_view kDefaultTimeout = "30s";
+constexpr std::string_view kKeys[] = {"run", "timeout", "env", "outputs"};
+
+// ---------------------------------------------------------------- parameters
+
+struct Spec {
+  std::vector<std::string> argv;
+  int64_t timeout_ms = 30'000;
+  std::string timeout_text{kDefaultTimeout};
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
+// "500ms", or anything parse_duration reads ("30s", "2m", "PT1M").
+std::optional<int64_t> parse_timeout_ms(std::string_view text) {
+  if (text.size() > 2 && text.ends_with("ms")) {
+    std::string_view digits = text.substr(0, text.size() - 2);
+    if (digits.size() > 12 || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return std::nullopt;
+    int64_t ms = 0;
+    for (char c : digits) ms = ms * 10 + (c - '0');
+    if (ms <= 0) return std::nullopt;
+    return ms;
+  }
+  auto seconds = parse_duration(text);
+  if (!seconds.ok() || *seconds <= 0 || *seconds > INT64_MAX / 1000) return std::nullopt;
+  return *seconds * 1000;
+}
+
+bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+
+// Reads `with:` into a Spec; every problem found is appended, one sentence
+// each. Returns nullopt when there was any.
+std::optional<Spec> read_spec(const Json& with, std::vector<std::string>& problems) {
+  size_t before = problems.size();
+  Spec spec;
+  const Json& run = with.get("run");
+  if (run.is_null()) {
+    problems.push_back("exec needs `run:` in `with:`: the program to run and its arguments");
+  } else if (run.is_string()) {
+    spec.argv.push_back(run.as_string());
+  } else if (run.is_array()) {
+    const JsonArray& items = run.as_array();
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!items[i].is_string())
+        problems.push_back(fmt::format("exec: item {} of `run:` must be text", i + 1));
+      else
+        spec.argv.push_back(items[i].as_string());
+    }
+  } else {
+    problems.push_back("exec: `run:` must be a program name or a list of the program and its arguments");
+  }
+  if (problems.size() == before) {
+    if (spec.argv.empty() || spec.argv[0].empty())
+      problems.push_back("exec: `run:` must name a program to run");
+    for (size_t i = 0; i < spec.argv.size(); ++i)
+      if (has_nul(spec.argv[i]))
+        problems.push_back(fmt::format("exec: item {} of `run:` contains a NUL character", i + 1));
+  }
+
+  const Json& timeout = with.get("timeout");
+  if (!timeout.is_null()) {
+    std::optional<int64_t> ms;
+    if (timeout.is_string()) ms = parse_timeout_ms(timeout.as_string());
+    if (ms) {
+      spec.timeout_ms = *ms;
+      spec.timeout_text = timeout.as_string();
+    } else {
+      problems.push_back(fmt::format("exec: `timeout:` {} is not a duration like 30s, 2m or 500ms",
+                                     timeout.is_string() ? "\"" + timeout.as_string() + "\"" : timeout.dump()));
+    }
+  }
+
+  const Json& env = with.get("env");
+  if (!env.is_null()) {
+    if (!env.is_object()) {
+      problems.push_back("exec: `env:` must be a mapping of environment variable names to text");
+    } else {
+      for (const auto& [name, value] : env.as_object()) {
+        if (name.empty() || name.find('=') != std::string::npos || has_nul(name))
+          problems.push_back(fmt::format("exec: `{}` in `env:` is not a valid environment variable name", name));
+        else if (!value.is_string())
+          problems.push_back(fmt::format("exec: `env:` `{}` must be text", name));
+        else if (has_nul(value.as_string()))
+          problems.push_back(fmt::format("exec: `env:` `{}` contains a NUL character", name));
+        else
+          spec.env.emplace_back(name, value.as_string());
+      }
+    }
+  }
+  if (problems.size() != before) return std::nullopt;
+  return spec;
+}
+
+// The names in `outputs:`, or a problem.
+std::vector<std::string> declared_outputs(const Json& with, std::vector<std::string>* problems) {
+  std::vector<std::string> names;
+  const Json& outputs = with.get("outputs");
+  if (outputs.is_null()) return names;
+  bool bad = !outputs.is_array();
+  if (!bad) {
+    for (const Json& name : outputs.as_array()) {
+      if (!name.is_string() || name.as_string().empty())
+        bad = true;
+      else
+        names.push_back(name.as_string());
+    }
+  }
+  if (bad && problems != nullptr) problems->push_back("exec: `outputs:` must be a list of variable names");
+  return names;
+}
+
+// ------------------------------------------------------------------- process
+
+class Fd {
+ public:
+  Fd() = default;
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  int get() const { return fd_; }
+  bool open() const { return fd_ >= 0; }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A pipe whose both ends are O_CLOEXEC and above 0..2, so that the child's
+// dup2 onto 0, 1 and 2 never overwrites another of our ends (when this
+// process was started with a standard descriptor closed).
+bool make_pipe(Fd& read_end, Fd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  for (int& fd : fds) {
+    if (fd <= 2) {
+      int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      ::close(fd);
+      fd = moved;
+    }
+  }
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+  return read_end.open() && write_end.open();
+}
+
+void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+// Blocks SIGPIPE in this thread for its lifetime; a SIGPIPE our writes raised
+// meanwhile is consumed before the old mask comes back.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        timespec zero{};
+        while (sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+        }
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+};
+
+// The spawned child: kills its process group and reaps it unless that was
+// done already, whatever path leaves run_program.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (!reaped_) finish();
+  }
+
+  // True once the leader has exited (it stays a zombie until finish()).
+  bool exited() const {
+    siginfo_t info{};
+    info.si_pid = 0;
+    while (::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0) {
+      if (errno != EINTR) return true;  // ECHILD: nothing left to wait for
+    }
+    return info.si_pid == pid_;
+  }
+
+  // Kills whatever is left of the process group, reaps the leader and
+  // returns its wait status; nullopt when it was reaped elsewhere (SIGCHLD
+  // ignored in this process).
+  std::optional<int> finish() {
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    pid_t got;
+    while ((got = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    if (got != pid_) return std::nullopt;
+    return status;
+  }
+
+ private:
+  pid_t pid_;
+  bool reaped_ = false;
+};
+
+struct Run {
+  int spawn_error = 0;   // errno of posix_spawnp, or of a pipe/poll failure
+  bool spawned = false;
+  bool timed_out = false;
+  bool too_much = false;
+  std::optional<int> status;  // wait status, when spawned and neither of the above
+  std::string out;
+  std::string err;       // the first kStderrKept bytes
+};
+
+std::vector<std::string> child_environment(const Spec& spec) {
+  std::vector<std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    bool replaced = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& kv) { return kv.first == name; });
+    if (!replaced) env.emplace_back(entry);
+  }
+  for (const auto& [name, value] : spec.env) env.push_back(name + "=" + value);
+  return env;
+}
+
+Run run_program(const Spec& spec, const std::string& input) {
+  using Clock = std::chrono::steady_clock;
+  Run r;
+  Fd in_read, in_write, out_read, out_write, err_read, err_write;
+  if (!make_pipe(in_read, in_write) || !make_pipe(out_read, out_write) || !make_pipe(err_read, err_write)) {
+    r.spawn_error = errno ? errno : EMFILE;
+    return r;
+  }
+
+  std::vector<std::string> env = child_environment(spec);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = spec.argv;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  // Blocked before the spawn, so the child's mask is set explicitly below.
+  SigpipeBlock sigpipe;
+
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, in_read.get(), 0);
+  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
+  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  // Ignored signals survive exec; the program gets the usual defaults.
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM})
+    sigaddset(&defaults, sig);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  in_read.reset();
+  out_write.reset();
+  err_write.reset();
+  if (rc != 0) {
+    r.spawn_error = rc;
+    return r;
+  }
+  r.spawned = true;
+  Child child(pid);
+
+  set_nonblocking(in_write.get());
+  set_nonblocking(out_read.get());
+  set_nonblocking(err_read.get());
+  const auto deadline = Clock::now() + std::chrono::milliseconds(spec.timeout_ms);
+  auto remaining_ms = [&]() -> int64_t {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    return std::max<int64_t>(left, 0);
+  };
+
+  size_t written = 0;
+  if (input.empty()) in_write.reset();
+  char buf[65536];
+  while (in_write.open() || out_read.open() || err_read.open()) {
+    int64_t left = remaining_ms();
+    if (left == 0) {
+      r.timed_out = true;
+      break;
+    }
+    pollfd fds[3];
+    nfds_t n = 0;
+    int in_at = -1, out_at = -1, err_at = -1;
+    if (in_write.open()) fds[in_at = static_cast<int>(n++)] = {in_write.get(), POLLOUT, 0};
+    if (out_read.open()) fds[out_at = static_cast<int>(n++)] = {out_read.get(), POLLIN, 0};
+    if (err_read.open()) fds[err_at = static_cast<int>(n++)] = {err_read.get(), POLLIN, 0};
+    int ready = ::poll(fds, n, static_cast<int>(std::min<int64_t>(left, INT_MAX)));
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      r.spawn_error = errno;
+      break;
+    }
+    if (in_at >= 0 && fds[in_at].revents != 0) {
+      ssize_t k = ::write(in_write.get(), input.data() + written, input.size() - written);
+      if (k > 0) written += static_cast<size_t>(k);
+      // EPIPE (the program does not read stdin) or any other error: stop writing.
+      if ((k < 0 && errno != EAGAIN && errno != EINTR) || written == input.size()) in_write.reset();
+    }
+    if (out_at >= 0 && fds[out_at].revents != 0) {
+      ssize_t k = ::read(out_read.get(), buf, sizeof buf);
+      if (k > 0) {
+        r.out.append(buf, static_cast<size_t>(k));
+        if (r.out.size() > kMaxStdout) {
+          r.too_much = true;
+          break;
+        }
+      } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+        out_read.reset();
+      }
+    }
+    if (err_at >= 0 && fds[err_at].revents != 0) {
+      ssize_t k = ::read(err_read.get(), buf, sizeof buf);
+      if (k > 0) {
+        if (r.err.size() < kStderrKept)
+          r.err.append(buf, std::min(static_cast<size_t>(k), kStderrKept - r.err.size()));
+      } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
+        err_read.reset();
+      }
+    }
+  }
+
+  // Both outputs are closed: wait, still within the deadline, for the exit.
+  if (!r.timed_out && !r.too_much && r.spawn_error == 0) {
+    auto pause = std::chrono::milliseconds(1);
+    while (!child.exited()) {
+      if (remaining_ms() == 0) {
+        r.timed_out = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::min(pause, std::chrono::milliseconds(remaining_ms())));
+      pause = std::min(pause * 2, std::chrono::milliseconds(50));
+    }
+  }
+  r.status = child.finish();
+  return r;
+}
+
+// ------------------------------------------------------------------- results
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// Valid UTF-8 of at most `limit` bytes, cut at a character boundary; invalid
+// bytes and control characters become '?'.
+std::string clean_text(std::string_view s, size_t limit) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = len > 0 && i + len <= s.size();
+    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
+    if (!valid) len = 1;
+    if (out.size() + len > limit) {
+      out += "…";
+      break;
+    }
+    if (!valid || (len == 1 && (c < 0x20 || c == 0x7F)))
+      out += '?';
+    else
+      out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+// The first non-empty line of stderr, trimmed, or "no message".
+std::string reason(std::string_view err) {
+  while (!err.empty()) {
+    size_t end = err.find('\n');
+    std::string_view line = trim(err.substr(0, end));
+    if (!line.empty()) return clean_text(line, kReasonMax);
+    if (end == std::string_view::npos) break;
+    err.remove_prefix(end + 1);
+  }
+  return "no message";
+}
+
+std::string_view kind_name(const Json& j) {
+  switch (j.kind()) {
+    case Json::Kind::null: return "null";
+    case Json::Kind::boolean: return "true or false";
+    case Json::Kind::integer:
+    case Json::Kind::real: return "a number";
+    case Json::Kind::string: return "a string";
+    case Json::Kind::array: return "an array";
+    case Json::Kind::object: return "an object";
+  }
+  return "a value";
+}
+
+std::string spawn_failure(const std::string& program, int error) {
+  bool searched = program.find('/') == std::string::npos;
+  switch (error) {
+    case ENOENT:
+      return searched ? fmt::format("exec: program `{}` was not found in PATH", program)
+                      : fmt::format("exec: program `{}` does not exist", program);
+    case EACCES:
+    case EPERM: return fmt::format("exec: `{}` is not executable (permission denied)", program);
+    case ENOEXEC: return fmt::format("exec: `{}` is not a program this system can run", program);
+    default: return fmt::format("exec: cannot run `{}`: {}", program, std::strerror(error));
+  }
+}
+
+// Reads the program's answer into r, or says what is wrong with it.
+std::optional<std::string> read_answer(const std::string& program, const std::string& out, HandlerResult& r) {
+  if (trim(out).empty()) return std::nullopt;
+  auto answer = parse_json(out);
+  if (!answer.ok())
+    return fmt::format("exec: `{}` printed invalid JSON on stdout: {}", program, answer.error().message);
+  if (!answer->is_object())
+    return fmt::format("exec: `{}` printed {} on stdout, not a JSON object", program, kind_name(*answer));
+  for (auto& [name, value] : answer->as_object()) {
+    if (name == "messages") {
+      if (!value.is_array()) return fmt::format("exec: `{}` printed `messages` that is not an array", program);
+      const JsonArray& items = value.as_array();
+      for (size_t i = 0; i < items.size(); ++i) {
+        const Json& m = items[i];
+        if (!m.get("to").is_string() || m.get("to").as_string().empty() || !m.get("text").is_string())
+          return fmt::format("exec: `{}` printed message {} without `to` and `text` text", program, i + 1);
+        Json message = Json::object();
+        message["to"] = m.get("to");
+        message["text"] = m.get("text");
+        r.messages.push_back(std::move(message));
+      }
+    } else if (name == "records") {
+      if (!value.is_array()) return fmt::format("exec: `{}` printed `records` that is not an array", program);
+      const JsonArray& items = value.as_array();
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (!items[i].get("op").is_string())
+          return fmt::format("exec: `{}` printed record {} that is not an object with an `op`", program, i + 1);
+        r.records.push_back(items[i]);
+      }
+    } else if (name.empty()) {
+      return fmt::format("exec: `{}` printed an output variable with an empty name", program);
+    } else {
+      r.outputs[name] = std::move(value);
+    }
+  }
+  return std::nullopt;
+}
+
+class ExecHandler : public TaskHandler {
+ public:
+  HandlerResult run(const HandlerCall& call) const override {
+    try {
+      return run_checked(call);
+    } catch (const std::exception& e) {
+      return HandlerResult::failure(fmt::format("exec: internal error: {}", e.what()));
+    } catch (...) {
+      return HandlerResult::failure("exec: internal error");
+    }
+  }
+
+  std::vector<std::string> check(const Json& with) const override {
+    std::vector<std::string> problems;
+    if (!with.is_object()) {
+      problems.push_back("exec needs `run:` in `with:`: the program to run and its arguments");
+      return problems;
+    }
+    (void)read_spec(with, problems);
+    declared_outputs(with, &problems);
+    for (const auto& [key, value] : with.as_object())
+      if (std::find(std::begin(kKeys), std::end(kKeys), key) == std::end(kKeys))
+        problems.push_back(fmt::format(
+            "exec takes `run:`, `timeout:`, `env:` and `outputs:` in `with:`, not `{}:`", key));
+    return problems;
+  }
+
+  std::vector<std::string> outputs(const Json& with) const override { return declared_outputs(with, nullptr); }
+
+ private:
+  static HandlerResult run_checked(const HandlerCall& call) {
+    static const Json kNoWith;
+    const Json& with = call.with != nullptr ? *call.with : kNoWith;
+    std::vector<std::string> problems;
+    auto spec = read_spec(with, problems);
+    if (!spec) return HandlerResult::failure(problems.front());
+    const std::string& program = spec->argv[0];
+
+    Json input = Json::object();
+    input["instance"] = Json(call.instance);
+    input["process"] = Json(call.process);
+    input["step"] = Json(call.step);
+    input["job"] = Json(call.job);
+    input["idempotency_key"] = Json(call.job);
+    input["attempt"] = Json(call.attempt);
+    input["at"] = Json(call.at);
+    input["with"] = with;
+    input["variables"] = call.variables != nullptr ? Json(*call.variables) : Json::object();
+
+    Run run = run_program(*spec, input.dump() + "\n");
+    if (!run.spawned) return HandlerResult::failure(spawn_failure(program, run.spawn_error));
+    if (run.timed_out)
+      return HandlerResult::failure(
+          fmt::format("exec: `{}` did not finish within {}", program, spec->timeout_text));
+    if (run.too_much)
+      return HandlerResult::failure(fmt::format("exec: `{}` printed more than 1 MiB on stdout", program));
+    if (run.spawn_error != 0)
+      return HandlerResult::failure(
+          fmt::format("exec: lost track of `{}`: {}", program, std::strerror(run.spawn_error)));
+    if (!run.status)
+      return HandlerResult::failure(fmt::format("exec: cannot learn how `{}` ended: its exit status was "
+                                                "collected elsewhere (SIGCHLD ignored?)", program));
+    int status = *run.status;
+    if (WIFSIGNALED(status))
+      return HandlerResult::failure(
+          fmt::format("exec: `{}` was killed by signal {}", program, WTERMSIG(status)));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      return HandlerResult::failure(fmt::format("exec: `{}` exited with status {}: {}", program,
+                                                WEXITSTATUS(status), reason(run.err)));
+    HandlerResult r;
+    if (auto problem = read_answer(program, run.out, r)) return HandlerResult::failure(std::move(*problem));
+    return r;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<TaskHandler> make_exec_handler() { return std::make_unique<ExecHandler>(); }
+
+}  // namespace reglament

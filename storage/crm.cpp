@@ -1,0 +1,933 @@
+// The client database on SQLite. The tables are a projection of the records
+// (engine/crm.h): apply_crm_record() is the only writer, and every record it
+// applies leaves one row in client_log, the append-only account of who
+// changed what and when. Tables and columns: storage/README.md.
+
+#include "storage/crm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <utility>
+
+#include <sqlite3.h>
+#include <fmt/format.h>
+#include <SQLiteCpp/Exception.h>
+
+#include "engine/names.h"
+#include "storage/schema_internal.h"
+
+namespace reglament {
+
+const char* const kCrmSchema = R"sql(
+CREATE TABLE clients (
+  id            INTEGER PRIMARY KEY,
+  company       TEXT    NOT NULL,
+  company_key   TEXT    NOT NULL,
+  contact       TEXT    NOT NULL DEFAULT '',
+  phone         TEXT    NOT NULL DEFAULT '',
+  phone_key     TEXT    NOT NULL DEFAULT '',
+  email         TEXT    NOT NULL DEFAULT '',
+  regular_since TEXT    NOT NULL DEFAULT '',
+  abc_class     TEXT    NOT NULL DEFAULT '' CHECK (abc_class IN ('', 'A', 'B', 'C')),
+  abc_at        TEXT    NOT NULL DEFAULT '',
+  vip           INTEGER NOT NULL DEFAULT 0 CHECK (vip IN (0, 1)),
+  manager       TEXT    NOT NULL DEFAULT '',
+  next_contact  TEXT    NOT NULL DEFAULT '',
+  notes         TEXT    NOT NULL DEFAULT '',
+  created_at    TEXT    NOT NULL,
+  updated_at    TEXT    NOT NULL
+);
+CREATE INDEX clients_by_company_key ON clients (company_key);
+CREATE INDEX clients_by_phone_key ON clients (phone_key);
+
+CREATE TABLE contacts (
+  id       INTEGER PRIMARY KEY,
+  client   INTEGER NOT NULL REFERENCES clients (id),
+  at       TEXT    NOT NULL,
+  actor    TEXT,
+  kind     TEXT,
+  note     TEXT,
+  instance TEXT,
+  step     TEXT
+);
+CREATE INDEX contacts_by_client ON contacts (client, id);
+
+CREATE TABLE requests (
+  id             INTEGER PRIMARY KEY,
+  client         INTEGER NOT NULL REFERENCES clients (id),
+  instance       TEXT,
+  status         TEXT    NOT NULL,
+  at             TEXT    NOT NULL,
+  actor          TEXT,
+  date           TEXT,
+  manager        TEXT,
+  company        TEXT,
+  contact_person TEXT,
+  volume         REAL    CHECK (volume IS NULL OR volume >= 0),
+  delivery_date  TEXT,
+  delivery       TEXT,
+  delivery_place TEXT,
+  conditions     TEXT,
+  filled_at      TEXT
+);
+CREATE INDEX requests_by_client ON requests (client, id);
+
+CREATE TABLE complaints (
+  id               INTEGER PRIMARY KEY,
+  client           INTEGER NOT NULL REFERENCES clients (id),
+  instance         TEXT,
+  status           TEXT    NOT NULL,
+  at               TEXT    NOT NULL,
+  actor            TEXT,
+  date             TEXT,
+  manager          TEXT,
+  company          TEXT,
+  contact_person   TEXT,
+  substance        TEXT,
+  customer_demand  TEXT,
+  manager_proposal TEXT,
+  result           TEXT,
+  needs_legal      INTEGER CHECK (needs_legal IS NULL OR needs_legal IN (0, 1)),
+  filled_at        TEXT
+);
+CREATE INDEX complaints_by_client ON complaints (client, id);
+
+CREATE TABLE items (
+  id        INTEGER PRIMARY KEY,
+  client    INTEGER NOT NULL REFERENCES clients (id),
+  kind      TEXT    NOT NULL CHECK (kind IN ('debt', 'question')),
+  text      TEXT    NOT NULL,
+  amount    REAL    CHECK (amount IS NULL OR amount >= 0),
+  opened_at TEXT    NOT NULL,
+  closed_at TEXT,
+  actor     TEXT
+);
+CREATE INDEX items_by_client ON items (client, id);
+
+CREATE TABLE report_entries (
+  id          INTEGER PRIMARY KEY,
+  form        TEXT    NOT NULL,
+  instance    TEXT,
+  step        TEXT,
+  at          TEXT    NOT NULL,
+  actor       TEXT,
+  values_json TEXT    NOT NULL
+);
+CREATE INDEX report_entries_by_form ON report_entries (form, id);
+
+CREATE TABLE client_log (
+  seq      INTEGER PRIMARY KEY,
+  at       TEXT    NOT NULL,
+  actor    TEXT,
+  instance TEXT,
+  step     TEXT,
+  record   TEXT    NOT NULL,
+  row_id   INTEGER NOT NULL
+);
+CREATE TRIGGER client_log_append_only_update BEFORE UPDATE ON client_log
+BEGIN
+  SELECT RAISE(ABORT, 'the client log is append-only');
+END;
+CREATE TRIGGER client_log_append_only_delete BEFORE DELETE ON client_log
+BEGIN
+  SELECT RAISE(ABORT, 'the client log is append-only');
+END;
+)sql";
+
+std::vector<std::pair<std::string, std::string>> crm_guard_triggers() {
+  // Cut out of the schema text, so the two cannot drift apart.
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string_view schema = kCrmSchema;
+  constexpr std::string_view kCreate = "CREATE TRIGGER ";
+  constexpr std::string_view kEnd = "\nEND;";
+  for (size_t at = schema.find(kCreate); at != std::string_view::npos; at = schema.find(kCreate, at + 1)) {
+    const size_t name_end = schema.find(' ', at + kCreate.size());
+    const size_t end = schema.find(kEnd, at);
+    if (name_end == std::string_view::npos || end == std::string_view::npos) break;
+    out.emplace_back(std::string(schema.substr(at + kCreate.size(), name_end - at - kCreate.size())),
+                     std::string(schema.substr(at, end + kEnd.size() - 1 - at)));
+  }
+  return out;
+}
+
+namespace {
+
+// ---- Record shapes ------------------------------------------------------------
+
+enum class Kind { text, number, boolean, id, object };
+
+struct FieldSpec {
+  std::string_view name;
+  Kind kind;
+};
+
+// The fields each op accepts besides `op`. `client` and `company` name the
+// client where an op takes one (see resolve_client).
+struct OpSpec {
+  std::string_view op;
+  std::vector<FieldSpec> fields;
+};
+
+const std::vector<FieldSpec>& client_fields() {
+  static const std::vector<FieldSpec> fields{
+      {"company", Kind::text},       {"contact", Kind::text},     {"phone", Kind::text},
+      {"email", Kind::text},         {"regular_since", Kind::text}, {"vip", Kind::boolean},
+      {"manager", Kind::text},       {"next_contact", Kind::text}, {"notes", Kind::text},
+  };
+  return fields;
+}
+
+std::vector<FieldSpec> with(std::vector<FieldSpec> a, const std::vector<FieldSpec>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// Form 7.3 (processes/forms/request.yaml) and 7.4 (complaint.yaml).
+const std::vector<FieldSpec> kRequestForm{
+    {"date", Kind::text},          {"manager", Kind::text},  {"company", Kind::text},
+    {"contact_person", Kind::text}, {"volume", Kind::number}, {"delivery_date", Kind::text},
+    {"delivery", Kind::text},      {"delivery_place", Kind::text}, {"conditions", Kind::text},
+    {"filled_at", Kind::text},
+};
+const std::vector<FieldSpec> kComplaintForm{
+    {"date", Kind::text},           {"manager", Kind::text},          {"company", Kind::text},
+    {"contact_person", Kind::text}, {"substance", Kind::text},        {"customer_demand", Kind::text},
+    {"manager_proposal", Kind::text}, {"result", Kind::text},         {"needs_legal", Kind::boolean},
+    {"filled_at", Kind::text},
+};
+
+const std::vector<OpSpec>& op_specs() {
+  static const std::vector<OpSpec> specs{
+      {"client.add", client_fields()},
+      {"client.update", with({{"client", Kind::id}}, client_fields())},
+      {"client.classify",
+       {{"client", Kind::id}, {"company", Kind::text}, {"class", Kind::text}, {"computed_at", Kind::text}}},
+      {"contact.add",
+       {{"client", Kind::id}, {"company", Kind::text}, {"kind", Kind::text}, {"note", Kind::text},
+        {"instance", Kind::text}, {"step", Kind::text}}},
+      {"request.add", with({{"client", Kind::id}, {"instance", Kind::text}, {"status", Kind::text}}, kRequestForm)},
+      {"request.update", {{"request", Kind::id}, {"status", Kind::text}}},
+      {"complaint.add",
+       with({{"client", Kind::id}, {"instance", Kind::text}, {"status", Kind::text}}, kComplaintForm)},
+      {"complaint.update", {{"complaint", Kind::id}, {"status", Kind::text}}},
+      {"item.add",
+       {{"client", Kind::id}, {"company", Kind::text}, {"kind", Kind::text}, {"text", Kind::text},
+        {"amount", Kind::number}}},
+      {"item.close", {{"item", Kind::id}}},
+      {"report.add",
+       {{"form", Kind::text}, {"values", Kind::object}, {"instance", Kind::text}, {"step", Kind::text}}},
+  };
+  return specs;
+}
+
+std::string_view kind_text(Kind k) {
+  switch (k) {
+    case Kind::text:
+      return "text";
+    case Kind::number:
+      return "a number";
+    case Kind::boolean:
+      return "true or false";
+    case Kind::id:
+      return "a positive whole number (an id)";
+    case Kind::object:
+      return "a JSON object";
+  }
+  return "?";
+}
+
+bool has_kind(const Json& v, Kind k) {
+  switch (k) {
+    case Kind::text:
+      return v.is_string();
+    case Kind::number:
+      return v.is_number() && std::isfinite(v.as_double());
+    case Kind::boolean:
+      return v.is_bool();
+    case Kind::id:
+      if (v.is_integer()) return v.as_int() >= 1;
+      return v.kind() == Json::Kind::real && std::isfinite(v.as_double()) && v.as_double() >= 1 &&
+             v.as_double() == std::floor(v.as_double()) && v.as_double() < 9.0e18;
+    case Kind::object:
+      return v.is_object();
+  }
+  return false;
+}
+
+// The record's fields after checking their names and kinds; a null value
+// counts as absent.
+class Fields {
+ public:
+  explicit Fields(const JsonObject& o) : o_(o) {}
+
+  bool has(std::string_view name) const {
+    auto it = o_.find(name);
+    return it != o_.end() && !it->second.is_null();
+  }
+  const Json& get(std::string_view name) const { return o_.find(name)->second; }
+  std::string text(std::string_view name) const { return has(name) ? get(name).as_string() : std::string(); }
+  int64_t id(std::string_view name) const { return has(name) ? get(name).as_int() : 0; }
+
+ private:
+  const JsonObject& o_;
+};
+
+Status check_shape(std::string_view op, const JsonObject& record, const OpSpec& spec) {
+  for (const auto& [name, value] : record) {
+    if (name == "op") continue;
+    auto it = std::find_if(spec.fields.begin(), spec.fields.end(),
+                           [&](const FieldSpec& f) { return f.name == name; });
+    if (it == spec.fields.end()) {
+      return make_error(ErrorCode::invalid, fmt::format("{} has no field \"{}\"", op, name));
+    }
+    if (!value.is_null() && !has_kind(value, it->kind)) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("{}: \"{}\" must be {}, not {}", op, name, kind_text(it->kind), value.dump()));
+    }
+  }
+  return {};
+}
+
+Error required(std::string_view op, std::string_view what) {
+  return make_error(ErrorCode::invalid, fmt::format("{} needs {}", op, what));
+}
+
+// ---- Small SQL helpers ----------------------------------------------------------
+
+void bind_text_or_null(SQLite::Statement& s, int index, const std::string& text) {
+  if (text.empty()) {
+    s.bind(index);
+  } else {
+    s.bind(index, text);
+  }
+}
+
+void bind_field(SQLite::Statement& s, int index, const Fields& f, std::string_view name, Kind kind) {
+  if (!f.has(name)) {
+    s.bind(index);
+    return;
+  }
+  const Json& v = f.get(name);
+  switch (kind) {
+    case Kind::text:
+      s.bind(index, v.as_string());
+      return;
+    case Kind::number:
+      s.bind(index, v.as_double());
+      return;
+    case Kind::boolean:
+      s.bind(index, v.as_bool() ? 1 : 0);
+      return;
+    case Kind::id:
+      s.bind(index, static_cast<int64_t>(v.as_int()));
+      return;
+    case Kind::object:
+      s.bind(index, v.dump());
+      return;
+  }
+}
+
+bool row_exists(SQLite::Database& db, const char* table, int64_t id) {
+  SQLite::Statement q(db, fmt::format("SELECT 1 FROM {} WHERE id = ?1", table));
+  q.bind(1, static_cast<int64_t>(id));
+  return q.executeStep();
+}
+
+// The ids of the clients whose company_key is `key`, at most three.
+std::vector<int64_t> clients_with_key(SQLite::Database& db, const std::string& key) {
+  SQLite::Statement q(db, "SELECT id FROM clients WHERE company_key = ?1 ORDER BY id LIMIT 3");
+  q.bind(1, key);
+  std::vector<int64_t> ids;
+  while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+  return ids;
+}
+
+Result<std::string> company_key(std::string_view op, const std::string& company) {
+  std::string key = normalize_company(company);
+  if (key.empty()) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("{}: the company name \"{}\" has nothing to match on besides its legal form "
+                                  "and punctuation",
+                                  op, company));
+  }
+  return key;
+}
+
+// The client a record names: `client` (an id that must exist), else
+// `company` matched on normalize_company().
+Result<int64_t> resolve_client(SQLite::Database& db, std::string_view op, const Fields& f) {
+  if (f.has("client")) {
+    const int64_t id = f.id("client");
+    if (!row_exists(db, "clients", id)) return make_error(ErrorCode::not_found, fmt::format("no client {}", id));
+    return id;
+  }
+  if (!f.has("company") || f.text("company").empty()) return required(op, "a client (id) or a company name");
+  const std::string company = f.text("company");
+  Result<std::string> key = company_key(op, company);
+  if (!key) return key.error();
+  std::vector<int64_t> ids = clients_with_key(db, *key);
+  if (ids.empty()) {
+    return make_error(ErrorCode::not_found, fmt::format("no client has the company name \"{}\"", company));
+  }
+  if (ids.size() > 1) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("the company name \"{}\" is ambiguous: clients {} and {} have it; name the client "
+                                  "by its id",
+                                  company, ids[0], ids[1]));
+  }
+  return ids[0];
+}
+
+// conflict when another client than `self` has the key.
+Status check_unique_key(SQLite::Database& db, const std::string& key, int64_t self) {
+  for (int64_t id : clients_with_key(db, key)) {
+    if (id == self) continue;
+    SQLite::Statement q(db, "SELECT company FROM clients WHERE id = ?1");
+    q.bind(1, static_cast<int64_t>(id));
+    const std::string name = q.executeStep() ? q.getColumn(0).getString() : std::string();
+    return make_error(ErrorCode::conflict, fmt::format("client {} already has that name (\"{}\")", id, name));
+  }
+  return {};
+}
+
+// The writes of one record, all or nothing (the checks run before it).
+class Savepoint {
+ public:
+  explicit Savepoint(SQLite::Database& db) : db_(db) { db_.exec("SAVEPOINT crm_record"); }
+  ~Savepoint() {
+    if (done_) return;
+    try {
+      db_.exec("ROLLBACK TO crm_record");
+      db_.exec("RELEASE crm_record");
+    } catch (const SQLite::Exception&) {
+      // Destructors never throw; the caller's transaction is failing anyway.
+    }
+  }
+  Savepoint(const Savepoint&) = delete;
+  Savepoint& operator=(const Savepoint&) = delete;
+  void release() {
+    db_.exec("RELEASE crm_record");
+    done_ = true;
+  }
+
+ private:
+  SQLite::Database& db_;
+  bool done_ = false;
+};
+
+// An INSERT of `columns` (bound from the record, by their kinds) plus the
+// fixed leading columns bound by `lead`.
+int64_t insert_row(SQLite::Database& db, std::string_view table, const std::vector<std::string>& lead_columns,
+                   const std::function<void(SQLite::Statement&)>& bind_lead, const std::vector<FieldSpec>& columns,
+                   const Fields& f) {
+  std::string names;
+  std::string marks;
+  int n = 0;
+  auto add = [&](std::string_view name) {
+    if (n > 0) {
+      names += ", ";
+      marks += ", ";
+    }
+    ++n;
+    names += name;
+    marks += fmt::format("?{}", n);
+  };
+  for (const auto& c : lead_columns) add(c);
+  for (const auto& c : columns) add(c.name);
+  SQLite::Statement q(db, fmt::format("INSERT INTO {} ({}) VALUES ({})", table, names, marks));
+  bind_lead(q);
+  int index = static_cast<int>(lead_columns.size());
+  for (const auto& c : columns) bind_field(q, ++index, f, c.name, c.kind);
+  q.exec();
+  return db.getLastInsertRowid();
+}
+
+void log_record(SQLite::Database& db, const Json& record, const CrmContext& ctx, int64_t row_id) {
+  SQLite::Statement q(db,
+                      "INSERT INTO client_log (at, actor, instance, step, record, row_id) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  q.bind(1, ctx.at);
+  bind_text_or_null(q, 2, ctx.actor);
+  bind_text_or_null(q, 3, ctx.instance);
+  bind_text_or_null(q, 4, ctx.step);
+  q.bind(5, record.dump());
+  q.bind(6, static_cast<int64_t>(row_id));
+  q.exec();
+}
+
+// ---- The ops --------------------------------------------------------------------
+// Each checks everything first and returns a `write` that cannot fail on
+// the record's account (only SQLite itself may still throw).
+
+using Write = std::function<int64_t()>;
+
+Result<Write> client_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  if (f.text("company").empty()) return required("client.add", "a company");
+  Result<std::string> key = company_key("client.add", f.text("company"));
+  if (!key) return key.error();
+  if (Status unique = check_unique_key(db, *key, 0); !unique) return unique.error();
+  return Write([&db, &f, &ctx, key = *key] {
+    SQLite::Statement q(db,
+                        "INSERT INTO clients (company, company_key, contact, phone, phone_key, email, regular_since, "
+                        "vip, manager, next_contact, notes, created_at, updated_at) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+    q.bind(1, f.text("company"));
+    q.bind(2, key);
+    q.bind(3, f.text("contact"));
+    q.bind(4, f.text("phone"));
+    q.bind(5, normalize_phone(f.text("phone")));
+    q.bind(6, f.text("email"));
+    q.bind(7, f.text("regular_since"));
+    q.bind(8, f.has("vip") && f.get("vip").as_bool() ? 1 : 0);
+    q.bind(9, f.text("manager"));
+    q.bind(10, f.text("next_contact"));
+    q.bind(11, f.text("notes"));
+    q.bind(12, ctx.at);
+    q.exec();
+    return db.getLastInsertRowid();
+  });
+}
+
+Result<Write> client_update(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  // With `client`, `company` is the new name; without, it names the client.
+  const bool renames = f.has("client") && f.has("company");
+  Result<int64_t> id = resolve_client(db, "client.update", f);
+  if (!id) return id.error();
+  std::string key;
+  if (renames) {
+    if (f.text("company").empty()) return required("client.update", "a non-empty company name");
+    Result<std::string> k = company_key("client.update", f.text("company"));
+    if (!k) return k.error();
+    if (Status unique = check_unique_key(db, *k, *id); !unique) return unique.error();
+    key = *k;
+  }
+  std::vector<std::string_view> changed;
+  for (const FieldSpec& c : client_fields()) {
+    if (c.name == "company" && !renames) continue;
+    if (f.has(c.name)) changed.push_back(c.name);
+  }
+  if (changed.empty()) return required("client.update", "at least one field to change");
+  return Write([&db, &f, &ctx, id = *id, key, changed] {
+    std::string sets = "updated_at = ?1";
+    int index = 1;
+    for (std::string_view c : changed) {
+      sets += fmt::format(", {} = ?{}", c, ++index);
+      if (c == "company") sets += fmt::format(", company_key = ?{}", ++index);
+      if (c == "phone") sets += fmt::format(", phone_key = ?{}", ++index);
+    }
+    SQLite::Statement q(db, fmt::format("UPDATE clients SET {} WHERE id = ?{}", sets, index + 1));
+    q.bind(1, ctx.at);
+    index = 1;
+    for (std::string_view c : changed) {
+      if (c == "vip") {
+        q.bind(++index, f.get(c).as_bool() ? 1 : 0);
+        continue;
+      }
+      q.bind(++index, f.text(c));
+      if (c == "company") q.bind(++index, key);
+      if (c == "phone") q.bind(++index, normalize_phone(f.text(c)));
+    }
+    q.bind(index + 1, static_cast<int64_t>(id));
+    q.exec();
+    return id;
+  });
+}
+
+Result<Write> client_classify(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(db, "client.classify", f);
+  if (!id) return id.error();
+  const std::string cls = f.text("class");
+  if (cls != "A" && cls != "B" && cls != "C") {
+    return make_error(ErrorCode::invalid,
+                      f.has("class") ? fmt::format("client.classify: class \"{}\" is not A, B or C", cls)
+                                     : std::string("client.classify needs a class (A, B or C)"));
+  }
+  return Write([&db, &f, &ctx, id = *id, cls] {
+    SQLite::Statement q(db, "UPDATE clients SET abc_class = ?1, abc_at = ?2, updated_at = ?3 WHERE id = ?4");
+    q.bind(1, cls);
+    q.bind(2, f.has("computed_at") ? f.text("computed_at") : ctx.at);
+    q.bind(3, ctx.at);
+    q.bind(4, static_cast<int64_t>(id));
+    q.exec();
+    return id;
+  });
+}
+
+// The record's instance and step, else the context's.
+std::string from_record_or(const Fields& f, std::string_view name, const std::string& fallback) {
+  return f.has(name) ? f.text(name) : fallback;
+}
+
+Result<Write> contact_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(db, "contact.add", f);
+  if (!id) return id.error();
+  return Write([&db, &f, &ctx, client = *id] {
+    SQLite::Statement q(db,
+                        "INSERT INTO contacts (client, at, actor, kind, note, instance, step) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    q.bind(1, static_cast<int64_t>(client));
+    q.bind(2, ctx.at);
+    bind_text_or_null(q, 3, ctx.actor);
+    bind_field(q, 4, f, "kind", Kind::text);
+    bind_field(q, 5, f, "note", Kind::text);
+    bind_text_or_null(q, 6, from_record_or(f, "instance", ctx.instance));
+    bind_text_or_null(q, 7, from_record_or(f, "step", ctx.step));
+    q.exec();
+    return db.getLastInsertRowid();
+  });
+}
+
+// request.add and complaint.add: the client, the status (default
+// `default_status`), and the form's fields as columns.
+Result<Write> form_add(SQLite::Database& db, std::string_view op, std::string_view table,
+                       const std::vector<FieldSpec>& form, const char* default_status, const Fields& f,
+                       const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(db, op, f);
+  if (!id) return id.error();
+  if (f.has("status") && f.text("status").empty()) return required(op, "a non-empty status when one is given");
+  if (f.has("volume") && f.get("volume").as_double() < 0) {
+    return make_error(ErrorCode::invalid, fmt::format("{}: the volume must not be negative", op));
+  }
+  return Write([&db, &f, &ctx, table, &form, default_status, client = *id] {
+    const std::string status = f.has("status") ? f.text("status") : std::string(default_status);
+    const std::string instance = from_record_or(f, "instance", ctx.instance);
+    return insert_row(
+        db, table, {"client", "instance", "status", "at", "actor"},
+        [&](SQLite::Statement& q) {
+          q.bind(1, static_cast<int64_t>(client));
+          bind_text_or_null(q, 2, instance);
+          q.bind(3, status);
+          q.bind(4, ctx.at);
+          bind_text_or_null(q, 5, ctx.actor);
+        },
+        form, f);
+  });
+}
+
+Result<Write> status_update(SQLite::Database& db, std::string_view op, const char* table, std::string_view id_field,
+                            const Fields& f) {
+  if (!f.has(id_field)) return required(op, fmt::format("the {} (its id)", id_field));
+  const int64_t id = f.id(id_field);
+  if (!row_exists(db, table, id)) return make_error(ErrorCode::not_found, fmt::format("no {} {}", id_field, id));
+  if (f.text("status").empty()) return required(op, "a status");
+  return Write([&db, &f, table, id] {
+    SQLite::Statement q(db, fmt::format("UPDATE {} SET status = ?1 WHERE id = ?2", table));
+    q.bind(1, f.text("status"));
+    q.bind(2, static_cast<int64_t>(id));
+    q.exec();
+    return id;
+  });
+}
+
+Result<Write> item_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(db, "item.add", f);
+  if (!id) return id.error();
+  const std::string kind = f.text("kind");
+  if (kind != "debt" && kind != "question") {
+    return make_error(ErrorCode::invalid, f.has("kind")
+                                              ? fmt::format("item.add: kind \"{}\" is not debt or question", kind)
+                                              : std::string("item.add needs a kind (debt or question)"));
+  }
+  if (f.text("text").empty()) return required("item.add", "a text");
+  if (f.has("amount") && f.get("amount").as_double() < 0) {
+    return make_error(ErrorCode::invalid, "item.add: the amount must not be negative");
+  }
+  return Write([&db, &f, &ctx, client = *id, kind] {
+    SQLite::Statement q(db,
+                        "INSERT INTO items (client, kind, text, amount, opened_at, closed_at, actor) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)");
+    q.bind(1, static_cast<int64_t>(client));
+    q.bind(2, kind);
+    q.bind(3, f.text("text"));
+    bind_field(q, 4, f, "amount", Kind::number);
+    q.bind(5, ctx.at);
+    bind_text_or_null(q, 6, ctx.actor);
+    q.exec();
+    return db.getLastInsertRowid();
+  });
+}
+
+Result<Write> item_close(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  if (!f.has("item")) return required("item.close", "the item (its id)");
+  const int64_t id = f.id("item");
+  SQLite::Statement q(db, "SELECT closed_at FROM items WHERE id = ?1");
+  q.bind(1, static_cast<int64_t>(id));
+  if (!q.executeStep()) return make_error(ErrorCode::not_found, fmt::format("no item {}", id));
+  if (!q.getColumn(0).isNull()) {
+    return make_error(ErrorCode::conflict,
+                      fmt::format("item {} was already closed at {}", id, q.getColumn(0).getString()));
+  }
+  return Write([&db, &ctx, id] {
+    SQLite::Statement u(db, "UPDATE items SET closed_at = ?1 WHERE id = ?2");
+    u.bind(1, ctx.at);
+    u.bind(2, static_cast<int64_t>(id));
+    u.exec();
+    return id;
+  });
+}
+
+Result<Write> report_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+  if (f.text("form").empty()) return required("report.add", "a form (the report form's name)");
+  if (!f.has("values")) return required("report.add", "values (a JSON object)");
+  return Write([&db, &f, &ctx] {
+    SQLite::Statement q(db,
+                        "INSERT INTO report_entries (form, instance, step, at, actor, values_json) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    q.bind(1, f.text("form"));
+    bind_text_or_null(q, 2, from_record_or(f, "instance", ctx.instance));
+    bind_text_or_null(q, 3, from_record_or(f, "step", ctx.step));
+    q.bind(4, ctx.at);
+    bind_text_or_null(q, 5, ctx.actor);
+    q.bind(6, f.get("values").dump());
+    q.exec();
+    return db.getLastInsertRowid();
+  });
+}
+
+Result<Write> plan(SQLite::Database& db, std::string_view op, const Fields& f, const CrmContext& ctx) {
+  if (op == "client.add") return client_add(db, f, ctx);
+  if (op == "client.update") return client_update(db, f, ctx);
+  if (op == "client.classify") return client_classify(db, f, ctx);
+  if (op == "contact.add") return contact_add(db, f, ctx);
+  if (op == "request.add") return form_add(db, op, "requests", kRequestForm, "accepted", f, ctx);
+  if (op == "request.update") return status_update(db, op, "requests", "request", f);
+  if (op == "complaint.add") return form_add(db, op, "complaints", kComplaintForm, "open", f, ctx);
+  if (op == "complaint.update") return status_update(db, op, "complaints", "complaint", f);
+  if (op == "item.add") return item_add(db, f, ctx);
+  if (op == "item.close") return item_close(db, f, ctx);
+  return report_add(db, f, ctx);
+}
+
+bool is_date(std::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (s[i] < '0' || s[i] > '9') return false;
+  return true;
+}
+
+}  // namespace
+
+Result<int64_t> apply_crm_record(SQLite::Database& db, const Json& record, const CrmContext& ctx) {
+  if (!record.is_object()) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("a client database record must be a JSON object, not {}", record.dump()));
+  }
+  const Json& op_value = record.get("op");
+  if (!op_value.is_string()) return make_error(ErrorCode::invalid, "a client database record needs an op (text)");
+  const std::string& op = op_value.as_string();
+  const auto& specs = op_specs();
+  auto spec = std::find_if(specs.begin(), specs.end(), [&](const OpSpec& s) { return s.op == op; });
+  if (spec == specs.end()) {
+    return make_error(ErrorCode::invalid, fmt::format("unknown client database record op \"{}\"", op));
+  }
+  if (Status shape = check_shape(op, record.as_object(), *spec); !shape) return shape.error();
+  const Fields fields(record.as_object());
+  Result<Write> write = plan(db, op, fields, ctx);
+  if (!write) return write.error();
+  Savepoint sp(db);
+  const int64_t row_id = (*write)();
+  log_record(db, record, ctx, row_id);
+  sp.release();
+  return row_id;
+}
+
+Result<std::vector<AbcInput>> crm_abc_volumes(SQLite::Database& db, const std::string& from,
+                                              const std::string& to) {
+  for (const std::string* bound : {&from, &to}) {
+    if (!bound->empty() && !is_date(*bound)) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("the period bound \"{}\" is not a date (YYYY-MM-DD)", *bound));
+    }
+  }
+  // A request's day: the form's date, else the day it was recorded.
+  SQLite::Statement q(db,
+                      "SELECT c.id, coalesce(sum(r.volume), 0) FROM clients c LEFT JOIN ("
+                      "  SELECT client, volume, CASE WHEN coalesce(date, '') = '' THEN substr(at, 1, 10) "
+                      "    ELSE date END AS day FROM requests WHERE status IN ('accepted', 'done')"
+                      ") r ON r.client = c.id AND (?1 = '' OR r.day >= ?1) AND (?2 = '' OR r.day < ?2) "
+                      "GROUP BY c.id ORDER BY c.id");
+  q.bind(1, from);
+  q.bind(2, to);
+  std::vector<AbcInput> out;
+  while (q.executeStep()) out.push_back(AbcInput{q.getColumn(0).getInt64(), q.getColumn(1).getDouble()});
+  return out;
+}
+
+// ---- SqliteClientBook -------------------------------------------------------------
+
+namespace {
+
+constexpr const char* kSelectClients =
+    "SELECT id, company, contact, phone, email, regular_since, abc_class, abc_at, vip, manager, next_contact, "
+    "notes, created_at, updated_at FROM clients ORDER BY id";
+constexpr const char* kSelectClient =
+    "SELECT id, company, contact, phone, email, regular_since, abc_class, abc_at, vip, manager, next_contact, "
+    "notes, created_at, updated_at FROM clients WHERE id = ?1";
+
+// Rows of the per-client tables: every column; ?1 = 0 for all clients.
+constexpr const char* kSelectContacts = "SELECT * FROM contacts WHERE ?1 = 0 OR client = ?1 ORDER BY id";
+constexpr const char* kSelectRequests = "SELECT * FROM requests WHERE ?1 = 0 OR client = ?1 ORDER BY id";
+constexpr const char* kSelectComplaints = "SELECT * FROM complaints WHERE ?1 = 0 OR client = ?1 ORDER BY id";
+constexpr const char* kSelectItems = "SELECT * FROM items WHERE ?1 = 0 OR client = ?1 ORDER BY id";
+constexpr const char* kSelectReports = "SELECT * FROM report_entries ORDER BY id";
+
+// Resets a cached statement when taken and when released, so that none
+// keeps a read transaction open between calls.
+class Use {
+ public:
+  explicit Use(SQLite::Statement& s) : s_(s) { s_.tryReset(); }
+  ~Use() {
+    s_.tryReset();
+    s_.clearBindings();
+  }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  SQLite::Statement* operator->() { return &s_; }
+  SQLite::Statement& operator*() { return s_; }
+
+ private:
+  SQLite::Statement& s_;
+};
+
+Client read_client(SQLite::Statement& q) {
+  Client c;
+  c.id = q.getColumn(0).getInt64();
+  c.company = q.getColumn(1).getString();
+  c.contact = q.getColumn(2).getString();
+  c.phone = q.getColumn(3).getString();
+  c.email = q.getColumn(4).getString();
+  c.regular_since = q.getColumn(5).getString();
+  c.abc_class = q.getColumn(6).getString();
+  c.abc_at = q.getColumn(7).getString();
+  c.vip = q.getColumn(8).getInt() != 0;
+  c.manager = q.getColumn(9).getString();
+  c.next_contact = q.getColumn(10).getString();
+  c.notes = q.getColumn(11).getString();
+  c.created_at = q.getColumn(12).getString();
+  c.updated_at = q.getColumn(13).getString();
+  return c;
+}
+
+// One row as CrmRow: `id` and `client` apart, every other column a field
+// (NULL as null; needs_legal as a bool; values_json parsed, as "values").
+Result<CrmRow> read_row(SQLite::Statement& q) {
+  CrmRow row;
+  for (int i = 0; i < q.getColumnCount(); ++i) {
+    const std::string name = q.getColumnName(i);
+    const SQLite::Column c = q.getColumn(i);
+    if (name == "id") {
+      row.id = c.getInt64();
+      continue;
+    }
+    if (name == "client") {
+      row.client = c.getInt64();
+      continue;
+    }
+    Json value;
+    switch (c.getType()) {
+      case SQLITE_INTEGER:
+        value = name == "needs_legal" ? Json(c.getInt64() != 0) : Json(static_cast<int64_t>(c.getInt64()));
+        break;
+      case SQLITE_FLOAT:
+        value = Json(c.getDouble());
+        break;
+      case SQLITE_NULL:
+        break;
+      default:
+        value = Json(c.getString());
+    }
+    if (name == "values_json") {
+      Result<Json> parsed = parse_json(c.getString());
+      if (!parsed) {
+        return make_error(ErrorCode::integrity,
+                          fmt::format("report entry {} has unreadable values: {}", row.id, parsed.error().message));
+      }
+      row.fields.emplace("values", std::move(parsed).value());
+      continue;
+    }
+    row.fields.emplace(name, std::move(value));
+  }
+  return row;
+}
+
+}  // namespace
+
+SqliteClientBook::SqliteClientBook(SQLite::Database& db, std::string path) : db_(db), path_(std::move(path)) {}
+
+SqliteClientBook::~SqliteClientBook() = default;
+
+SQLite::Statement& SqliteClientBook::statement(const char* sql) const {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+  return *it->second;
+}
+
+Result<std::vector<Client>> SqliteClientBook::clients() const {
+  try {
+    Use q(statement(kSelectClients));
+    std::vector<Client> out;
+    while (q->executeStep()) out.push_back(read_client(*q));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return storage_internal::sqlite_error(e, path_);
+  }
+}
+
+Result<std::optional<Client>> SqliteClientBook::client(int64_t id) const {
+  try {
+    Use q(statement(kSelectClient));
+    q->bind(1, static_cast<int64_t>(id));
+    if (!q->executeStep()) return std::optional<Client>();
+    return std::optional<Client>(read_client(*q));
+  } catch (const SQLite::Exception& e) {
+    return storage_internal::sqlite_error(e, path_);
+  }
+}
+
+Result<std::vector<ClientMatch>> SqliteClientBook::find(std::string_view query, int limit) const {
+  Result<std::vector<Client>> all = clients();
+  if (!all) return all.error();
+  std::vector<ClientMatch> out;
+  for (Client& c : *all) {
+    const double score = match_score(query, c.company, c.contact, c.phone);
+    if (score > 0.5) out.push_back(ClientMatch{std::move(c), score});
+  }
+  // clients() is by id, so a stable sort keeps equal scores by id.
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ClientMatch& a, const ClientMatch& b) { return a.score > b.score; });
+  if (limit > 0 && out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
+  return out;
+}
+
+Result<std::vector<CrmRow>> SqliteClientBook::rows(std::string_view table, int64_t client) const {
+  const char* sql = table == "contacts"     ? kSelectContacts
+                    : table == "requests"   ? kSelectRequests
+                    : table == "complaints" ? kSelectComplaints
+                    : table == "items"      ? kSelectItems
+                    : table == "reports"    ? kSelectReports
+                                            : nullptr;
+  if (sql == nullptr) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("no client database table \"{}\" (contacts, requests, complaints, items, reports)",
+                                  table));
+  }
+  if (sql == kSelectReports && client != 0) {
+    return make_error(ErrorCode::invalid, "report entries belong to no client; ask for client 0");
+  }
+  try {
+    Use q(statement(sql));
+    if (sql != kSelectReports) q->bind(1, static_cast<int64_t>(client));
+    std::vector<CrmRow> out;
+    while (q->executeStep()) {
+      Result<CrmRow> row = read_row(*q);
+      if (!row) return row.error();
+      out.push_back(std::move(row).value());
+    }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return storage_internal::sqlite_error(e, path_);
+  }
+}
+
+}  // namespace reglament

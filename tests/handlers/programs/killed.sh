@@ -1,0 +1,4 @@
+#!/bin/sh
+# Kills itself with SIGTERM.
+kill -TERM $$
+sleep 5
