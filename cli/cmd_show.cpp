@@ -108,9 +108,34 @@ int show_instance(Ctx& ctx, const InstanceState& s, const Process* p) {
   return kExitOk;
 }
 
+namespace {
+
+// What a person's step's on_enter handler found for its task (the call list,
+// the week's records, whether the caller is known): its outputs, by name.
+Json prepared_for(Ctx& ctx, const InstanceState& s, const Step* step) {
+  Json out = Json::object();
+  if (step == nullptr || !step->on_enter) return out;
+  for (const std::string& name : ctx.handlers().outputs(step->handler, step->with)) {
+    auto it = s.variables.find(name);
+    if (it != s.variables.end()) out[name] = it->second;
+  }
+  return out;
+}
+
+// "a=1, b=x" for an object; the value's text otherwise.
+std::string inline_text(const Json& v) {
+  if (!v.is_object()) return value_text(v);
+  std::vector<std::string> parts;
+  for (const auto& [k, x] : v.as_object()) parts.push_back(k + "=" + value_text(x));
+  return join_strings(parts, ", ");
+}
+
+}  // namespace
+
 int show_task(Ctx& ctx, const InstanceState& s, const Process* p, const Task& t) {
   const Step* step = p != nullptr ? p->step(t.step) : nullptr;
   const Form* form = step != nullptr && step->form ? &*step->form : nullptr;
+  const Json prepared = prepared_for(ctx, s, step);
   if (ctx.json) {
     Json j = Json::object();
     j["task"] = t.id;
@@ -132,6 +157,7 @@ int show_task(Ctx& ctx, const InstanceState& s, const Process* p, const Task& t)
     j["instructions_path"] = nullable(step != nullptr ? step->instructions_path : std::string());
     j["form_key"] = nullable(form != nullptr ? form->key : std::string());
     j["form"] = form_json(form);
+    j["prepared"] = prepared;
     print_json(j);
     return kExitOk;
   }
@@ -156,6 +182,17 @@ int show_task(Ctx& ctx, const InstanceState& s, const Process* p, const Task& t)
   if (step != nullptr && !step->instructions.empty()) {
     print_line(fmt::format("instructions ({}):", step->instructions_path));
     print_indented(step->instructions);
+  }
+  if (!prepared.as_object().empty()) {
+    print_line(fmt::format("prepared by {}:", step->handler));
+    for (const auto& [name, value] : prepared.as_object()) {
+      if (!value.is_array()) {
+        print_line(fmt::format("  {}: {}", name, inline_text(value)));
+        continue;
+      }
+      print_line(fmt::format("  {}: {} item{}", name, value.as_array().size(), value.as_array().size() == 1 ? "" : "s"));
+      for (const Json& item : value.as_array()) print_line("    - " + inline_text(item));
+    }
   }
   if (form != nullptr) {
     print_line(fmt::format("form {}: {}", form->key, form->title));

@@ -151,6 +151,22 @@ struct Now {
 // Errors: invalid when `at` is not ISO-8601 with an offset.
 Result<Now> now_of(const HandlerCall& call);
 
+// What every handler's run() starts from (but report.record's, which needs no
+// database): `with:` that passed the handler's own check(), the client
+// database, and the moment of the run when the handler reads it (one that
+// does not is not failed by a bad `at`).
+struct CrmCall {
+  const Json& with;        // with_of(call)
+  const ClientBook& book;
+  const JsonObject& vars;  // variables_of(call)
+  std::optional<Now> now;  // set with NeedsNow::yes
+};
+enum class NeedsNow { no, yes };
+// Errors, the first that applies: the first problem self.check() finds in
+// `with:` (invalid); no client database (book_of); with NeedsNow::yes, an `at`
+// that is not ISO-8601 (now_of). The messages are theirs, unchanged.
+Result<CrmCall> begin_call(const TaskHandler& self, const HandlerCall& call, NeedsNow needs_now);
+
 // Next week: the days (since 1970-01-01, civil_to_days) of its Monday and
 // Sunday, and its working days in order.
 struct Week {

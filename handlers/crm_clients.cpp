@@ -190,6 +190,20 @@ Result<const ClientBook*> book_of(const HandlerCall& call) {
   return call.clients;
 }
 
+Result<CrmCall> begin_call(const TaskHandler& self, const HandlerCall& call, NeedsNow needs_now) {
+  const Json& with = with_of(call);
+  if (auto p = self.check(with); !p.empty()) return make_error(ErrorCode::invalid, p.front());
+  auto book = book_of(call);
+  if (!book.ok()) return book.error();
+  std::optional<Now> now;
+  if (needs_now == NeedsNow::yes) {
+    auto n = now_of(call);
+    if (!n.ok()) return n.error();
+    now = std::move(*n);
+  }
+  return CrmCall{with, **book, variables_of(call), std::move(now)};
+}
+
 Result<std::map<int64_t, Client>> clients_by_id(const ClientBook& book) {
   auto all = book.clients();
   if (!all.ok()) return all.error();
@@ -245,11 +259,30 @@ void refer(Json& record, const Customer& who) {
     record["company"] = Json(who.company);
 }
 
-Json new_client_record(const Customer& who, const JsonObject& vars, const CivilDate& today) {
+namespace {
+
+// A record `op` about the customer: {op, client | company}.
+Json customer_record(std::string_view op, const Customer& who) {
+  Json r = Json::object();
+  r["op"] = Json(op);
+  refer(r, who);
+  return r;
+}
+
+// A client.add record without the optional fields: a new client is a regular
+// one from the day it is added.
+Json client_add_record(std::string_view company, const CivilDate& today) {
   Json r = Json::object();
   r["op"] = Json("client.add");
-  r["company"] = Json(who.company);
+  r["company"] = Json(company);
   r["regular_since"] = Json(format_date(today));
+  return r;
+}
+
+}  // namespace
+
+Json new_client_record(const Customer& who, const JsonObject& vars, const CivilDate& today) {
+  Json r = client_add_record(who.company, today);
   const Json& contact = variable(vars, "contact_person");
   if (is_set(contact)) r["contact"] = Json(as_text(contact));
   return r;
@@ -305,17 +338,15 @@ using namespace crm_internal;
 class ClientsFindHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    const JsonObject& vars = variables_of(call);
+    auto crm = begin_call(*this, call, NeedsNow::no);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Json& with = crm->with;
 
-    std::string query = render_template(text(with, "query", "{client}"), vars);
+    std::string query = render_template(text(with, "query", "{client}"), crm->vars);
     double min_score = as_number(with.get("min_score")).value_or(0.9);
     std::optional<ClientMatch> best;
     if (query.find_first_not_of(" \t\r\n") != std::string::npos) {
-      auto matches = (*book)->find(query, 5);
+      auto matches = crm->book.find(query, 5);
       if (!matches.ok()) return HandlerResult::failure(matches.error().message);
       // The best score, the lowest id among equals: the same answer whatever
       // order the book lists ties in.
@@ -330,7 +361,7 @@ class ClientsFindHandler : public TaskHandler {
     r.outputs["client_name"] = known ? Json(best->client.company) : Json();
     r.outputs["client_manager"] = known && !best->client.manager.empty() ? Json(best->client.manager) : Json();
     // A person who said at the start whether the customer is a VIP is right.
-    if (flag(with, "set_vip", false) && variable(vars, "vip").is_null())
+    if (flag(with, "set_vip", false) && variable(crm->vars, "vip").is_null())
       r.outputs["vip"] = Json(known && best->client.effective_vip());
     return r;
   }
@@ -359,19 +390,15 @@ class ClientsFindHandler : public TaskHandler {
 class ClientsAddHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    const JsonObject& vars = variables_of(call);
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Json& with = crm->with;
 
-    std::string company = render_template(text(with, "company", "{client}"), vars);
+    std::string company = render_template(text(with, "company", "{client}"), crm->vars);
     if (company.find_first_not_of(" \t\r\n") == std::string::npos)
       return HandlerResult::failure(
           fmt::format("clients.add: the company name `{}` renders to nothing", text(with, "company", "{client}")));
-    auto existing = exact_client(**book, company);
+    auto existing = exact_client(crm->book, company);
     if (!existing.ok()) return HandlerResult::failure(existing.error().message);
 
     HandlerResult r;
@@ -381,13 +408,10 @@ class ClientsAddHandler : public TaskHandler {
       r.outputs["client_id"] = Json((*existing)->id);
       return r;
     }
-    Json record = Json::object();
-    record["op"] = Json("client.add");
-    record["company"] = Json(company);
-    record["regular_since"] = Json(format_date(now->today));
+    Json record = client_add_record(company, crm->now->today);
     for (const char* field : {"contact", "phone", "email", "manager", "notes"}) {
       if (!with.has(field)) continue;
-      std::string value = render_template(text(with, field, ""), vars);
+      std::string value = render_template(text(with, field, ""), crm->vars);
       if (!value.empty()) record[field] = Json(std::move(value));
     }
     r.records.push_back(std::move(record));
@@ -414,22 +438,17 @@ constexpr std::string_view kContactKinds[] = {"call", "request", "complaint", "a
 class ClientsRecordHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    const JsonObject& vars = variables_of(call);
-    auto who = find_customer(**book, vars);
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Json& with = crm->with;
+    const JsonObject& vars = crm->vars;
+    auto who = find_customer(crm->book, vars);
     if (!who.ok()) return HandlerResult::failure("clients.record: " + who.error().message);
 
     HandlerResult r;
-    if (!who->known) r.records.push_back(new_client_record(*who, vars, now->today));
+    if (!who->known) r.records.push_back(new_client_record(*who, vars, crm->now->today));
 
-    Json contact = Json::object();
-    contact["op"] = Json("contact.add");
-    refer(contact, *who);
+    Json contact = customer_record("contact.add", *who);
     contact["kind"] = Json(with.str("kind"));
     if (with.has("note")) {
       std::string note = render_template(with.str("note"), vars);
@@ -445,9 +464,7 @@ class ClientsRecordHandler : public TaskHandler {
       if (!day)
         return HandlerResult::failure(
             fmt::format("clients.record: the variable `next_contact` holds {}, not a date YYYY-MM-DD", next.dump()));
-      Json update = Json::object();
-      update["op"] = Json("client.update");
-      refer(update, *who);
+      Json update = customer_record("client.update", *who);
       update["next_contact"] = Json(format_day(*day));
       r.records.push_back(std::move(update));
     }
@@ -479,21 +496,16 @@ class ClientsRecordHandler : public TaskHandler {
 class RequestsAddHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    const JsonObject& vars = variables_of(call);
-    auto who = find_customer(**book, vars);
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    auto who = find_customer(crm->book, crm->vars);
     if (!who.ok()) return HandlerResult::failure("requests.add: " + who.error().message);
-    auto rec = request_record(*who, vars, call.instance, text(with, "status", "accepted"));
+    auto rec = request_record(*who, crm->vars, call.instance, text(crm->with, "status", "accepted"));
     if (!rec)
       return HandlerResult::failure("requests.add: the instance holds no request (form 7.3): `volume` is not set");
 
     HandlerResult r;
-    if (!who->known) r.records.push_back(new_client_record(*who, vars, now->today));
+    if (!who->known) r.records.push_back(new_client_record(*who, crm->vars, crm->now->today));
     r.records.push_back(std::move(*rec));
     return r;
   }
@@ -510,14 +522,12 @@ class RequestsAddHandler : public TaskHandler {
 class ComplaintsResolveHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
+    auto crm = begin_call(*this, call, NeedsNow::no);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
     // Narrowed to the customer when the instance knows its id; the instance
     // is what identifies the complaint either way.
-    int64_t client = as_integer(variable(variables_of(call), "client_id")).value_or(0);
-    auto rows = (*book)->rows("complaints", client);
+    int64_t client = as_integer(variable(crm->vars, "client_id")).value_or(0);
+    auto rows = crm->book.rows("complaints", client);
     if (!rows.ok()) return HandlerResult::failure(rows.error().message);
     std::vector<int64_t> open;
     for (const auto& row : *rows) {

@@ -33,6 +33,24 @@ const Json& field(const CrmRow& row, std::string_view name) {
 bool is_open_item(const CrmRow& row) { return !is_set(field(row, "closed_at")); }
 bool is_open_complaint(const CrmRow& row) { return as_text(field(row, "status")) != "resolved"; }
 
+// Rows with the day or moment a list orders them by.
+using KeyedRows = std::vector<std::pair<int64_t, const CrmRow*>>;
+
+// By key, then by row id: the same list whatever order the book gives rows in.
+void sort_keyed(KeyedRows& rows) {
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first, a.second->id) < std::tie(b.first, b.second->id);
+  });
+}
+
+// The outputs of a list handler: the list and how many entries it holds.
+HandlerResult list_result(std::string_view list_name, std::string_view count_name, JsonArray list) {
+  HandlerResult r;
+  r.outputs[std::string(count_name)] = Json(static_cast<int64_t>(list.size()));
+  r.outputs[std::string(list_name)] = Json(std::move(list));
+  return r;
+}
+
 // ---- calls.plan ----------------------------------------------------------------
 
 // The gap as seconds: a duration ("30d", "P30D"), or a bare number of days.
@@ -55,26 +73,23 @@ int64_t planned_call_day(const Week& week, int64_t day) {
 class CallsPlanHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    const WorkingCalendar& cal = now->calendar();
-    Week week = next_week(cal, now->today);
-    int64_t gap = with.has("a_class_gap") ? *gap_seconds(with.get("a_class_gap")) : 30 * kDaySeconds;
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Now& now = *crm->now;
+    const WorkingCalendar& cal = now.calendar();
+    Week week = next_week(cal, now.today);
+    int64_t gap = crm->with.has("a_class_gap") ? *gap_seconds(crm->with.get("a_class_gap")) : 30 * kDaySeconds;
     // Class A customers not contacted since this moment are called.
     int64_t cutoff = cal.zone.to_utc(days_to_civil(week.monday), 0) - gap;
 
-    auto clients = clients_by_id(**book);
+    auto clients = clients_by_id(crm->book);
     if (!clients.ok()) return HandlerResult::failure(clients.error().message);
     std::set<int64_t> open;
-    auto items = (*book)->rows("items", 0);
+    auto items = crm->book.rows("items", 0);
     if (!items.ok()) return HandlerResult::failure(items.error().message);
     for (const auto& row : *items)
       if (is_open_item(row)) open.insert(row.client);
-    auto complaints = (*book)->rows("complaints", 0);
+    auto complaints = crm->book.rows("complaints", 0);
     if (!complaints.ok()) return HandlerResult::failure(complaints.error().message);
     for (const auto& row : *complaints)
       if (is_open_complaint(row)) open.insert(row.client);
@@ -94,7 +109,7 @@ class CallsPlanHandler : public TaskHandler {
       if (auto day = parse_day(c.next_contact); day && week.contains(*day))
         consider(planned_call_day(week, *day), "planned");
       if (c.abc_class == "A") {
-        auto contacts = (*book)->rows("contacts", id);
+        auto contacts = crm->book.rows("contacts", id);
         if (!contacts.ok()) return HandlerResult::failure(contacts.error().message);
         std::optional<int64_t> latest;
         for (const auto& row : *contacts)
@@ -107,9 +122,8 @@ class CallsPlanHandler : public TaskHandler {
     std::sort(list.begin(), list.end(),
               [](const Entry& a, const Entry& b) { return std::tie(a.day, a.client) < std::tie(b.day, b.client); });
 
-    HandlerResult r;
-    std::string process = text(with, "process", "outbound-call");
-    JsonArray calls;
+    std::string process = text(crm->with, "process", "outbound-call");
+    JsonArray calls, starts;
     for (const auto& e : list) {
       Json entry = Json::object();
       entry["client_id"] = Json(e.client);
@@ -119,11 +133,11 @@ class CallsPlanHandler : public TaskHandler {
       Json start = Json::object();
       start["process"] = Json(process);
       start["variables"] = entry;
-      r.starts.push_back(std::move(start));
+      starts.push_back(std::move(start));
       calls.push_back(std::move(entry));
     }
-    r.outputs["calls"] = Json(static_cast<int64_t>(calls.size()));
-    r.outputs["call_list"] = Json(std::move(calls));
+    HandlerResult r = list_result("call_list", "calls", std::move(calls));
+    r.starts = std::move(starts);
     return r;
   }
 
@@ -144,25 +158,20 @@ class CallsPlanHandler : public TaskHandler {
 class ClientsReviewHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    int64_t days = with.has("days") ? *as_integer(with.get("days")) : 7;
-    int64_t from = now->epoch - days * kDaySeconds;
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Now& now = *crm->now;
+    int64_t days = crm->with.has("days") ? *as_integer(crm->with.get("days")) : 7;
+    int64_t from = now.epoch - days * kDaySeconds;
 
-    auto clients = clients_by_id(**book);
+    auto clients = clients_by_id(crm->book);
     if (!clients.ok()) return HandlerResult::failure(clients.error().message);
-    auto contacts = (*book)->rows("contacts", 0);
+    auto contacts = crm->book.rows("contacts", 0);
     if (!contacts.ok()) return HandlerResult::failure(contacts.error().message);
-    std::vector<std::pair<int64_t, const CrmRow*>> found;  // (at, row)
+    KeyedRows found;  // (at, row)
     for (const auto& row : *contacts)
-      if (auto at = parse_epoch(field(row, "at")); at && *at > from && *at <= now->epoch) found.emplace_back(*at, &row);
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.first, a.second->id) < std::tie(b.first, b.second->id);
-    });
+      if (auto at = parse_epoch(field(row, "at")); at && *at > from && *at <= now.epoch) found.emplace_back(*at, &row);
+    sort_keyed(found);
 
     JsonArray records;
     for (const auto& [at, row] : found) {
@@ -174,10 +183,7 @@ class ClientsReviewHandler : public TaskHandler {
       entry["instance"] = field(*row, "instance");
       records.push_back(std::move(entry));
     }
-    HandlerResult r;
-    r.outputs["records"] = Json(static_cast<int64_t>(records.size()));
-    r.outputs["week_records"] = Json(std::move(records));
-    return r;
+    return list_result("week_records", "records", std::move(records));
   }
 
   std::vector<std::string> check(const Json& with) const override {
@@ -199,26 +205,21 @@ class ClientsReviewHandler : public TaskHandler {
 class RequestsPlannedHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    Week week = next_week(now->calendar(), now->today);
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Now& now = *crm->now;
+    Week week = next_week(now.calendar(), now.today);
 
-    auto clients = clients_by_id(**book);
+    auto clients = clients_by_id(crm->book);
     if (!clients.ok()) return HandlerResult::failure(clients.error().message);
-    auto requests = (*book)->rows("requests", 0);
+    auto requests = crm->book.rows("requests", 0);
     if (!requests.ok()) return HandlerResult::failure(requests.error().message);
-    std::vector<std::pair<int64_t, const CrmRow*>> found;  // (delivery day, row)
+    KeyedRows found;  // (delivery day, row)
     for (const auto& row : *requests) {
       if (as_text(field(row, "status")) != "accepted") continue;
       if (auto day = json_day(field(row, "delivery_date")); day && week.contains(*day)) found.emplace_back(*day, &row);
     }
-    std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.first, a.second->id) < std::tie(b.first, b.second->id);
-    });
+    sort_keyed(found);
 
     JsonArray planned;
     for (const auto& [day, row] : found) {
@@ -230,10 +231,7 @@ class RequestsPlannedHandler : public TaskHandler {
       entry["delivery_date"] = Json(format_day(day));
       planned.push_back(std::move(entry));
     }
-    HandlerResult r;
-    r.outputs["planned"] = Json(static_cast<int64_t>(planned.size()));
-    r.outputs["planned_requests"] = Json(std::move(planned));
-    return r;
+    return list_result("planned_requests", "planned", std::move(planned));
   }
 
   std::vector<std::string> check(const Json& with) const override { return unknown_keys("requests.planned", with, {}); }
@@ -246,16 +244,14 @@ class RequestsPlannedHandler : public TaskHandler {
 class ClientsIssuesHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
+    auto crm = begin_call(*this, call, NeedsNow::no);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
 
-    auto clients = clients_by_id(**book);
+    auto clients = clients_by_id(crm->book);
     if (!clients.ok()) return HandlerResult::failure(clients.error().message);
-    auto items = (*book)->rows("items", 0);
+    auto items = crm->book.rows("items", 0);
     if (!items.ok()) return HandlerResult::failure(items.error().message);
-    auto complaints = (*book)->rows("complaints", 0);
+    auto complaints = crm->book.rows("complaints", 0);
     if (!complaints.ok()) return HandlerResult::failure(complaints.error().message);
 
     // By client; within a client debts, questions, other items, complaints;
@@ -293,10 +289,7 @@ class ClientsIssuesHandler : public TaskHandler {
       issue.entry["client"] = company_of(*clients, issue.client);
       list.push_back(std::move(issue.entry));
     }
-    HandlerResult r;
-    r.outputs["issues_count"] = Json(static_cast<int64_t>(list.size()));
-    r.outputs["issues"] = Json(std::move(list));
-    return r;
+    return list_result("issues", "issues_count", std::move(list));
   }
 
   std::vector<std::string> check(const Json& with) const override { return unknown_keys("clients.issues", with, {}); }

@@ -66,14 +66,11 @@ constexpr size_t kMessageProblems = 10;
 class ClientsCheckHandler : public TaskHandler {
  public:
   HandlerResult run(const HandlerCall& call) const override {
-    const Json& with = with_of(call);
-    if (auto p = check(with); !p.empty()) return HandlerResult::failure(p.front());
-    auto book = book_of(call);
-    if (!book.ok()) return HandlerResult::failure(book.error().message);
-    auto now = now_of(call);
-    if (!now.ok()) return HandlerResult::failure(now.error().message);
-    int64_t today = civil_to_days(now->today);
-    auto clients = clients_by_id(**book);
+    auto crm = begin_call(*this, call, NeedsNow::yes);
+    if (!crm.ok()) return HandlerResult::failure(crm.error().message);
+    const Now& now = *crm->now;
+    int64_t today = civil_to_days(now.today);
+    auto clients = clients_by_id(crm->book);
     if (!clients.ok()) return HandlerResult::failure(clients.error().message);
 
     JsonArray problems;
@@ -126,7 +123,7 @@ class ClientsCheckHandler : public TaskHandler {
 
     HandlerResult r;
     Json message = Json::object();
-    message["to"] = Json(text(with, "to", "deputy-director"));
+    message["to"] = Json(text(crm->with, "to", "deputy-director"));
     message["text"] = Json(std::move(summary));
     r.messages.push_back(std::move(message));
     r.outputs["discrepancies"] = Json(!problems.empty());

@@ -31,7 +31,8 @@ namespace {
 constexpr const char* kInstanceIds =
     "SELECT id FROM instances UNION SELECT instance FROM events UNION SELECT instance FROM tasks "
     "UNION SELECT instance FROM jobs UNION SELECT instance FROM outbox UNION SELECT instance FROM timers "
-    "UNION SELECT instance FROM schedule_runs";
+    "UNION SELECT instance FROM schedule_runs UNION SELECT parent FROM links "
+    "UNION SELECT instance FROM client_log WHERE instance IS NOT NULL";
 constexpr const char* kEventRows =
     "SELECT seq, at, actor, type, step, data_json, format, hash, at_utc FROM events WHERE instance = ?1 "
     "ORDER BY seq";
@@ -46,7 +47,12 @@ constexpr const char* kScheduleRunRows =
     "SELECT process, occurrence_epoch, occurrence FROM schedule_runs WHERE instance = ?1";
 constexpr const char* kTaskRoleRows = "SELECT role FROM task_roles WHERE task = ?1 ORDER BY role";
 constexpr const char* kJobRows =
-    "SELECT job, step, handler, attempts, last_error, scheduled_at FROM jobs WHERE instance = ?1";
+    "SELECT job, step, handler, attempts, last_error, scheduled_at, incident, retry_at FROM jobs WHERE instance = ?1";
+constexpr const char* kLinkRows =
+    "SELECT job, idx, process, variables, wait, returned, child FROM links WHERE parent = ?1 ORDER BY job, idx";
+constexpr const char* kChildLink = "SELECT parent, job, idx FROM links WHERE child = ?1";
+constexpr const char* kClientLogOf =
+    "SELECT step, at, record FROM client_log WHERE instance = ?1 ORDER BY seq";
 constexpr const char* kOutboxRows =
     "SELECT seq, step, to_addr, text, at FROM outbox WHERE instance = ?1 ORDER BY id";
 constexpr const char* kStrayRoles =
@@ -137,8 +143,9 @@ struct TaskRowData {
 };
 
 struct JobRowData {
-  std::string step, handler, last_error, scheduled_at;
+  std::string step, handler, last_error, scheduled_at, retry_at;
   int attempts = 0;
+  bool incident = false;
 };
 
 // One outbox message: (seq, step, to, text, at).
@@ -247,6 +254,91 @@ class Auditor {
     compare_jobs(id, state, events);
     compare_outbox(id, events);
     compare_timing(id, state, events);
+    compare_links(id, events);
+    compare_client_log(id, events);
+  }
+
+  // The children its steps asked for (ServiceCompleted.starts) and whether
+  // they returned (ChildReturned); and, for a child, that its link names it.
+  void compare_links(const std::string& id, const std::vector<Event>& events) {
+    std::vector<std::string> expected;
+    std::set<std::pair<std::string, std::string>> returned;  // (job, child)
+    for (const Event& e : events) {
+      if (e.type == EventType::child_returned) returned.emplace(e.data.str("job"), e.data.str("child"));
+    }
+    for (const Event& e : events) {
+      if (e.type != EventType::service_completed || !e.data.get("starts").is_array()) continue;
+      int64_t index = 0;
+      for (const Json& st : e.data.get("starts").as_array()) {
+        expected.push_back(fmt::format("{} #{} {} {} wait={}", e.data.str("job"), index++, st.str("process"),
+                                       st.get("variables").dump(), e.data.integer("awaiting") > 0 ? 1 : 0));
+      }
+    }
+    std::vector<std::string> stored;
+    std::vector<std::tuple<std::string, std::string, bool>> children;  // job, child, returned
+    {
+      SQLite::Statement& q = stmt(kLinkRows);
+      q.bind(1, id);
+      while (q.executeStep()) {
+        stored.push_back(fmt::format("{} #{} {} {} wait={}", q.getColumn(0).getString(), q.getColumn(1).getInt64(),
+                                     q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getInt()));
+        children.emplace_back(q.getColumn(0).getString(), text_or_empty(q.getColumn(6)), q.getColumn(5).getInt() != 0);
+      }
+      done(q);
+    }
+    if (stored != expected) {
+      add(AuditKind::projection, id, 0,
+          fmt::format("links lists {}, but the events say {}", joined(stored), joined(expected)));
+    }
+    for (const auto& [job, child, was_returned] : children) {
+      if (was_returned != (returned.count({job, child}) > 0)) {
+        add(AuditKind::projection, id, 0,
+            fmt::format("links says instance {} {} to job {}, but the events say it did{}", child,
+                        was_returned ? "returned" : "did not return", job, was_returned ? " not" : ""));
+      }
+    }
+    if (events.empty() || !events.front().data.get("parent").is_object()) return;
+    const Json& parent = events.front().data.get("parent");
+    std::string linked;
+    {
+      SQLite::Statement& q = stmt(kChildLink);
+      q.bind(1, id);
+      if (q.executeStep())
+        linked = fmt::format("{} job {} #{}", q.getColumn(0).getString(), q.getColumn(1).getString(),
+                             q.getColumn(2).getInt64());
+      done(q);
+    }
+    const std::string want =
+        fmt::format("{} job {} #{}", parent.str("instance"), parent.str("job"), parent.integer("index"));
+    if (linked != want) {
+      add(AuditKind::projection, id, 0,
+          fmt::format("links names {} as its parent, but its first event says {}", shown(linked), want));
+    }
+  }
+
+  // The client database records its steps returned (ServiceCompleted.records,
+  // under the hash chain) are the ones client_log holds for it, in order.
+  void compare_client_log(const std::string& id, const std::vector<Event>& events) {
+    std::vector<std::string> expected;
+    for (const Event& e : events) {
+      if (e.type != EventType::service_completed || !e.data.get("records").is_array()) continue;
+      for (const Json& r : e.data.get("records").as_array())
+        expected.push_back(fmt::format("{} {} {}", e.step, e.at, r.dump()));
+    }
+    std::vector<std::string> stored;
+    {
+      SQLite::Statement& q = stmt(kClientLogOf);
+      q.bind(1, id);
+      while (q.executeStep())
+        stored.push_back(fmt::format("{} {} {}", text_or_empty(q.getColumn(0)), q.getColumn(1).getString(),
+                                     q.getColumn(2).getString()));
+      done(q);
+    }
+    if (stored != expected) {
+      add(AuditKind::projection, id, 0,
+          fmt::format("client_log holds {} record(s) for it, but its events returned {}{}", stored.size(),
+                      expected.size(), stored.size() == expected.size() ? " different ones" : ""));
+    }
   }
 
   // The instance's row in timers (its next due moment while active) and its
@@ -678,6 +770,8 @@ class Auditor {
         j.attempts = q.getColumn(3).getInt();
         j.last_error = text_or_empty(q.getColumn(4));
         j.scheduled_at = q.getColumn(5).getString();
+        j.incident = q.getColumn(6).getInt() != 0;
+        j.retry_at = text_or_empty(q.getColumn(7));
         stored.emplace(q.getColumn(0).getString(), std::move(j));
       }
       done(q);
@@ -707,6 +801,8 @@ class Auditor {
       differ("attempts", std::to_string(it->second.attempts), std::to_string(j->attempts));
       differ("last_error", it->second.last_error, j->last_error);
       differ("scheduled_at", it->second.scheduled_at, scheduled_at[job_id]);
+      differ("incident", it->second.incident ? "1" : "0", j->incident ? "1" : "0");
+      differ("retry_at", it->second.retry_at, j->retry_at);
     }
     for (const auto& [job, row] : stored) {
       if (expected_ids.count(job) == 0) {

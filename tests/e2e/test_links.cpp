@@ -103,6 +103,18 @@ TEST_CASE("a customer who calls in with a complaint ends up in 3.4, and history 
   const Json card = env.json("ivanova", {"clients", "show", std::to_string(found.as_array()[0].integer("id"))});
   REQUIRE(card.get("contacts").as_array().size() == 1);
   CHECK(card.get("contacts").as_array()[0].str("instance") == req);
+
+  // The weekly review's first task shows the week's records from the database.
+  const std::string review = start(env, "ivanova", "client-base-review", {});
+  const Json task = inbox_entry(env, "ivanova", review, "3.5.1");
+  REQUIRE(task.is_object());
+  const Json shown = env.json("ivanova", {"show", task.str("task")});
+  CHECK(shown.get("prepared").integer("records") == 1);
+  REQUIRE(shown.get("prepared").get("week_records").as_array().size() == 1);
+  CHECK(shown.get("prepared").get("week_records").as_array()[0].str("instance") == req);
+  Run text = env.rg({"show", task.str("task"), "--as", "ivanova"});
+  CHECK(contains(text.out, "prepared by clients.review:"));
+  CHECK(contains(text.out, "ООО «Ромашка»"));
 }
 
 TEST_CASE("3.3.1 decides known or new from the client database: the second notification finds the first") {
