@@ -261,6 +261,19 @@ void setup_clients(CLI::App& app, Ctx& ctx) {
   sub->add_option("--delivery-place", request->delivery_place, "Place of delivery");
   sub->add_option("--conditions", request->conditions, "Additional conditions");
 
+  auto item = std::make_shared<ClientsItemOptions>();
+  sub = add_verb(clients, ctx, "item", "Record a client's debt or open question (listed by 3.5.4)", item,
+                 &run_clients_item);
+  sub->add_option("id", item->id, "Client id")->required();
+  sub->add_option("--kind", item->kind, "debt or question")->required()->check(CLI::IsMember({"debt", "question"}));
+  sub->add_option("--text", item->text, "What it is about")->required();
+  sub->add_option("--amount", item->amount, "Amount owed (for a debt)")->check(CLI::NonNegativeNumber);
+
+  auto close_item = std::make_shared<ClientsCloseItemOptions>();
+  sub = add_verb(clients, ctx, "close-item", "Close a debt or question: it is settled", close_item,
+                 &run_clients_close_item);
+  sub->add_option("item", close_item->item, "Item id (see clients show)")->required();
+
   auto abc = std::make_shared<ClientsAbcOptions>();
   sub = add_verb(clients, ctx, "abc", "ABC analysis: class every client by its share of accepted request volume",
                  abc, &run_clients_abc);
@@ -523,6 +536,55 @@ int run_clients_request(Ctx& ctx, const ClientsRequestOptions& opt) {
   }
   print_line(fmt::format("request {} recorded for client {} ({}): volume {}, {}, {}", ids->front(), *id, c->company,
                          number_text(opt.volume), date, opt.status));
+  return kExitOk;
+}
+
+int run_clients_item(Ctx& ctx, const ClientsItemOptions& opt) {
+  auto id = parse_client_id(opt.id);
+  if (!id) return fail(id.error());
+  const std::string text = trim(opt.text);
+  if (text.empty()) return fail(ErrorCode::invalid, "--text must not be empty: say what the debt or question is");
+  if (opt.amount && !std::isfinite(*opt.amount)) return fail(ErrorCode::invalid, "--amount must be a number");
+  auto store = ctx.store();
+  if (!store) return fail(store.error());
+  auto c = load_client(**store, *id);
+  if (!c) return fail(c.error());
+  Json rec = Json::object();
+  rec["op"] = "item.add";
+  rec["client"] = *id;
+  rec["kind"] = opt.kind;
+  rec["text"] = text;
+  if (opt.amount) rec["amount"] = *opt.amount;
+  auto ids = record(ctx, **store, {rec});
+  if (!ids) return fail(ids.error());
+  if (ctx.json) {
+    Json out = Json::object();
+    out["item"] = ids->front();
+    out["client"] = *id;
+    print_json(out);
+    return kExitOk;
+  }
+  print_line(fmt::format("{} {} recorded for client {} ({})", opt.kind, ids->front(), *id, c->company));
+  return kExitOk;
+}
+
+int run_clients_close_item(Ctx& ctx, const ClientsCloseItemOptions& opt) {
+  auto id = parse_client_id(opt.item);
+  if (!id) return fail(ErrorCode::invalid, fmt::format("\"{}\" is not an item id; see reglament clients show", opt.item));
+  auto store = ctx.store();
+  if (!store) return fail(store.error());
+  Json rec = Json::object();
+  rec["op"] = "item.close";
+  rec["item"] = *id;
+  auto ids = record(ctx, **store, {rec});
+  if (!ids) return fail(ids.error());
+  if (ctx.json) {
+    Json out = Json::object();
+    out["item"] = *id;
+    print_json(out);
+    return kExitOk;
+  }
+  print_line(fmt::format("item {} closed", *id));
   return kExitOk;
 }
 

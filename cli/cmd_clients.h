@@ -62,6 +62,17 @@ struct ClientsRequestOptions {
   std::optional<std::string> contact_person, delivery_date, delivery, delivery_place, conditions;
 };
 
+// A debt or an open question about a client (the lists of 3.5.4), and its closing.
+struct ClientsItemOptions {
+  std::string id;  // the client
+  std::string kind;
+  std::string text;
+  std::optional<double> amount;
+};
+struct ClientsCloseItemOptions {
+  std::string item;
+};
+
 struct ClientsAbcOptions {
   std::string from;  // YYYY-MM-DD, inclusive; empty: open
   std::string to;    // YYYY-MM-DD, exclusive; empty: open
@@ -79,5 +90,7 @@ int run_clients_edit(Ctx& ctx, const ClientsEditOptions& opt);
 int run_clients_find(Ctx& ctx, const ClientsFindOptions& opt);
 int run_clients_request(Ctx& ctx, const ClientsRequestOptions& opt);
 int run_clients_abc(Ctx& ctx, const ClientsAbcOptions& opt);
+int run_clients_item(Ctx& ctx, const ClientsItemOptions& opt);
+int run_clients_close_item(Ctx& ctx, const ClientsCloseItemOptions& opt);
 
 }  // namespace reglament

@@ -44,11 +44,15 @@ int run_start(Ctx& ctx, const StartOptions& opt) {
     Json ran = Json::array();
     for (const auto& r : runs) ran.push_back(run_json(r));
     j["services"] = std::move(ran);
+    j["linked"] = linked_json(*out);
     print_json(j);
+    warn_link_problems(*out);
     return kExitOk;
   }
   print_line(fmt::format("started {} #{} (v{}); {}", s.process, s.id, s.version, next_text(s, p)));
   for (const auto& r : runs) print_line("  " + describe_run(r, p));
+  for (const auto& l : linked_lines(*out)) print_line("  " + l);
+  warn_link_problems(*out);
   return kExitOk;
 }
 

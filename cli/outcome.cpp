@@ -1,5 +1,7 @@
 #include "cli/outcome.h"
 
+#include <iostream>
+
 #include <fmt/format.h>
 
 #include "cli/common.h"
@@ -104,6 +106,11 @@ Json linked_json(const Outcome& out) {
   return arr;
 }
 
+void warn_link_problems(const Outcome& out) {
+  for (const Error& e : out.link_problems) std::cerr << "reglament: warning: " << e.message << " (reglament tick retries it)\n";
+  for (const Outcome& o : out.linked) warn_link_problems(o);
+}
+
 std::vector<std::string> linked_lines(const Outcome& out) {
   std::vector<const Outcome*> all;
   collect_linked(out, all);
@@ -156,6 +163,7 @@ int run_task_command(Ctx& ctx, const std::string& task, CommandBody body, std::s
     j["services"] = std::move(ran);
     j["linked"] = linked_json(*out);
     print_json(j);
+    warn_link_problems(*out);
     return kExitOk;
   }
   std::string line = fmt::format("{} {} ({})", verb, task, step_label(p, step));
@@ -163,6 +171,7 @@ int run_task_command(Ctx& ctx, const std::string& task, CommandBody body, std::s
   print_line(line);
   for (const auto& r : runs) print_line("  " + describe_run(r, p));
   for (const auto& l : linked_lines(*out)) print_line("  " + l);
+  warn_link_problems(*out);
   return kExitOk;
 }
 

@@ -46,6 +46,9 @@ Json open_tasks_json(const InstanceState& state, const Process* process);
 // [{"instance","process","status","started","current"}] and as lines.
 Json linked_json(const Outcome& out);
 std::vector<std::string> linked_lines(const Outcome& out);
+// Each child that could not be started yet, as a warning on stderr (the
+// command itself succeeded; the exit code stays 0).
+void warn_link_problems(const Outcome& out);
 
 // Runs a claim, unclaim or complete of `task` as ctx.user at ctx.now and
 // prints the result: "completed 12.3 (3.1.3 Принять заявку клиента); next: …"

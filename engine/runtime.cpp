@@ -187,7 +187,12 @@ Status Runtime::start_child(const EventStore::PendingStart& p, const std::string
   if (!child.ok()) {
     // Another runner started it first: the link is taken, nothing to do.
     if (child.error().code == ErrorCode::conflict) return {};
-    return about_instance(p.parent, child.error());
+    Error e = child.error();
+    e.message = fmt::format("job {} could not start {}: {}", p.job, p.process, e.message);
+    if (!is_refusal(e)) return about_instance(p.parent, e);
+    // Refused: the parent's step stands; the start stays pending for tick.
+    out.link_problems.push_back(about_instance(p.parent, std::move(e)));
+    return {};
   }
   if (auto st = run_jobs(*child, at); !st.ok()) return st;
   if (auto st = follow_links(*child, at, depth + 1); !st.ok()) return st;
@@ -227,6 +232,8 @@ Result<std::vector<Outcome>> Runtime::run_links(const std::string& at, std::vect
     Outcome out;
     if (auto st = note(p.parent, start_child(p, at, out, 0)); !st.ok()) return st.error();
     for (auto& o : out.linked) outs.push_back(std::move(o));
+    if (problems != nullptr)
+      for (auto& e : out.link_problems) problems->push_back(std::move(e));
   }
   auto returns = store_.pending_returns("");
   if (!returns.ok()) return returns.error();

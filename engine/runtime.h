@@ -26,6 +26,10 @@ struct Outcome {
   // children it started, parents it returned to (each with its own service
   // steps run).
   std::vector<Outcome> linked;
+  // Children this command's steps asked for that could not be started now
+  // (their process is not deployed, their variables are refused): the
+  // command itself stands, the start stays pending and `tick` tries again.
+  std::vector<Error> link_problems;
 };
 
 // A command for Runtime::execute_batch. `process` names the process to start

@@ -160,13 +160,39 @@ TEST_CASE("the weekly review plans next week's calls, each in the inbox on its d
   Run add = env.rg({"clients", "add", "--company", "ООО «Ромашка»", "--contact", "Иван Петров", "--manager", "ivanova",
                     "--next-contact", "2026-12-09", "--as", "ivanova"});
   REQUIRE_MESSAGE(add.code == 0, add.err);
+  Run add2 = env.rg({"clients", "add", "--company", "АО «Уралмет»", "--contact", "Ольга Кравец", "--manager", "petrov",
+                     "--as", "petrov"});
+  REQUIRE_MESSAGE(add2.code == 0, add2.err);
+  Run debt = env.rg({"clients", "item", "2", "--kind", "debt", "--text", "Счет 118 не оплачен", "--amount", "45000",
+                     "--as", "petrov", "--json"});
+  REQUIRE_MESSAGE(debt.code == 0, debt.err);
   env.now = "2026-12-04T14:00:00+03:00";  // Friday, the review window
   const std::string review = start(env, "ivanova", "client-base-review", {});
   complete(env, "ivanova", review, "3.5.1");
 
+  // 3.5.4's task lists the debt.
+  const Json issues_task = inbox_entry(env, "ivanova", review, "3.5.4");
+  REQUIRE(issues_task.is_object());
+  const Json issues = env.json("ivanova", {"show", issues_task.str("task")}).get("prepared");
+  REQUIRE(issues.get("issues").as_array().size() == 1);
+  CHECK(issues.get("issues").as_array()[0].str("kind") == "debt");
+  CHECK(issues.get("issues").as_array()[0].str("client") == "АО «Уралмет»");
+
+  // Two calls: the planned contact on its day, the debtor on the week's first working day.
   auto calls = instances_of(env, "outbound-call");
-  REQUIRE(calls.size() == 1);
-  const std::string call = calls[0].str("instance");
+  REQUIRE(calls.size() == 2);
+  std::string call, debtor_call;
+  for (const Json& c : calls) (c.str("client") == "ООО «Ромашка»" ? call : debtor_call) = c.str("instance");
+  REQUIRE_FALSE(call.empty());
+  REQUIRE_FALSE(debtor_call.empty());
+  CHECK(show(env, debtor_call).get("variables").str("call_on") == "2026-12-07");
+  CHECK(show(env, debtor_call).get("variables").str("reason") == "open-question");
+
+  // Settled: the item is closed and no longer open.
+  Run closed = env.rg({"clients", "close-item", std::to_string(debt.json().integer("item")), "--as", "petrov"});
+  REQUIRE_MESSAGE(closed.code == 0, closed.err);
+  CHECK(env.json("petrov", {"clients", "show", "2"}).get("items").as_array().empty());
+  CHECK(env.rg({"clients", "close-item", std::to_string(debt.json().integer("item")), "--as", "petrov"}).code == 4);
   Json cv = show(env, call).get("variables");
   CHECK(cv.str("client") == "ООО «Ромашка»");
   CHECK(cv.str("call_on") == "2026-12-09");
@@ -288,4 +314,126 @@ TEST_CASE("an exec handler that hangs is killed at its timeout and becomes an in
   const Json incidents = env.json("ivanova", {"incidents"});
   REQUIRE(incidents.as_array().size() == 1);
   CHECK(contains(incidents.as_array()[0].str("error"), "did not finish within 1s"));
+}
+
+namespace {
+
+const char* kParent = R"(process: parent
+title: Родительский процесс
+owner: deputy-director
+variables:
+  client: {type: text, title: Клиент}
+steps:
+  - id: ask
+    title: Спросить дочерний процесс
+    actor: manager
+    call: {process: child, wait: true, outputs: [answer]}
+    with: {client: "{client}", size: 3}
+    next:
+      - if: answer == "yes"
+        goto: done
+      - else: end
+  - id: done
+    title: Готово
+    actor: manager
+    next: end
+)";
+
+const char* kChild = R"(process: child
+title: Дочерний процесс
+owner: deputy-director
+variables:
+  client: {type: text, required: true, title: Клиент}
+  size: {type: number, title: Размер}
+steps:
+  - id: reply
+    title: Ответить
+    actor: manager
+    form: answer
+    next: end
+)";
+
+const char* kAnswerForm = R"(form: answer
+title: Ответ
+fields:
+  - name: answer
+    title: Ответ
+    type: choice
+    required: true
+    options: ["yes", "no"]
+)";
+
+// A bundle with the bundled org chart, the answer form and the given processes.
+std::filesystem::path call_bundle(Env& env, const std::string& name, std::vector<std::pair<std::string, std::string>> files) {
+  auto dir = env.dir() / name;
+  std::filesystem::create_directories(dir / "forms");
+  std::filesystem::copy_file(REGLAMENT_SOURCE_DIR "/processes/org.yaml", dir / "org.yaml");
+  std::ofstream(dir / "forms" / "answer.yaml") << kAnswerForm;
+  for (const auto& [file, text] : files) std::ofstream(dir / file) << text;
+  return dir;
+}
+
+std::string child_of(Env& env) {
+  auto children = instances_of(env, "child");
+  REQUIRE(children.size() == 1);
+  return children[0].str("instance");
+}
+
+}  // namespace
+
+TEST_CASE("a call that waits: the parent's step ends when the child does, with the child's outputs") {
+  Env env;
+  auto dir = call_bundle(env, "calls", {{"parent.yaml", kParent}, {"child.yaml", kChild}});
+  Run deployed = env.rg({"deploy", dir.string()});
+  REQUIRE_MESSAGE(deployed.code == 0, deployed.err);
+  const Json started = env.json("ivanova", {"start", "parent", "--set", "client=ООО «Вектор»"});
+  const std::string parent = started.str("instance");
+  REQUIRE(started.get("linked").as_array().size() == 1);
+  const std::string child = child_of(env);
+  CHECK(started.get("linked").as_array()[0].str("instance") == child);
+  Json cv = show(env, child).get("variables");
+  CHECK(cv.str("client") == "ООО «Вектор»");
+  CHECK(cv.get("size").as_int() == 3);  // "{size}"-free literal keeps its type
+  CHECK(show(env, parent).get("current").as_array()[0].as_string() == "ask");
+
+  Run r = complete(env, "petrov", child, "reply", {"answer=yes"});
+  CHECK(contains(r.out, fmt::format("instance {} (parent) moved on", parent)));
+  Json ps = show(env, parent);
+  CHECK(ps.get("variables").str("answer") == "yes");
+  CHECK(inbox_entry(env, "ivanova", parent, "done").is_object());
+  CHECK(has(types_of(env, parent), "ChildReturned"));
+  CHECK(contains(env.rg({"history", parent}).out, fmt::format("started instance {} (child), which has returned", child)));
+  CHECK(env.rg({"verify"}).code == 0);
+}
+
+TEST_CASE("a child that cannot be started yet stays pending, and tick starts it once it can") {
+  Env env;
+  // The parent alone: its child process is not deployed yet.
+  auto first = call_bundle(env, "parent-only", {{"parent.yaml", kParent}});
+  REQUIRE(env.rg({"deploy", first.string()}).code == 0);
+  Run started = env.rg({"start", "parent", "--set", "client=ООО «Вектор»", "--as", "ivanova"});
+  REQUIRE_MESSAGE(started.code == 0, started.err);
+  CHECK(contains(started.err, "warning: instance"));
+  CHECK(contains(started.err, "could not start child"));
+  CHECK(instances_of(env, "child").empty());
+  const std::string parent = instances_of(env, "parent")[0].str("instance");
+  CHECK(contains(env.rg({"history", parent}).out, "is to start a child instance (pending"));
+  // A tick reports it and changes nothing.
+  Run early = env.rg({"tick"});
+  CHECK(early.code != 0);
+  CHECK(contains(early.err, "could not start child"));
+  CHECK(instances_of(env, "child").empty());
+
+  auto second = call_bundle(env, "child-only", {{"child.yaml", kChild}});
+  REQUIRE(env.rg({"deploy", second.string()}).code == 0);
+  Run tick = env.rg({"tick"});
+  REQUIRE_MESSAGE(tick.code == 0, tick.err);
+  CHECK(contains(tick.out, "started (child)"));
+  const std::string child = child_of(env);
+  // Once only.
+  REQUIRE(env.rg({"tick"}).code == 0);
+  CHECK(instances_of(env, "child").size() == 1);
+  complete(env, "ivanova", child, "reply", {"answer=no"});
+  CHECK(show(env, parent).str("status") == "completed");
+  CHECK(env.rg({"verify"}).code == 0);
 }
