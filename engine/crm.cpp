@@ -1,5 +1,7 @@
 #include "engine/crm.h"
 
+#include "engine/names.h"
+
 namespace reglament {
 
 Json client_json(const Client& c) {
@@ -20,6 +22,17 @@ Json client_json(const Client& c) {
   j["created_at"] = c.created_at;
   j["updated_at"] = c.updated_at;
   return j;
+}
+
+Result<std::vector<Client>> ClientBook::named(std::string_view company) const {
+  const std::string key = normalize_company(company);
+  std::vector<Client> out;
+  if (key.empty()) return out;
+  auto all = clients();
+  if (!all.ok()) return all.error();
+  for (Client& c : *all)
+    if (normalize_company(c.company) == key) out.push_back(std::move(c));
+  return out;
 }
 
 }  // namespace reglament

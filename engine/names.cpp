@@ -377,24 +377,54 @@ std::string normalize_phone(std::string_view phone) {
   return d;
 }
 
-double match_score(std::string_view query, std::string_view company, std::string_view contact,
-                   std::string_view phone) {
-  std::vector<Word> q = unique_words(name_words(query));
+namespace {
+
+// The words of a normalize_company() key: it is folded, stripped and sorted
+// already, so only split at its spaces.
+std::vector<Word> key_words(std::string_view key) {
+  std::vector<Word> words;
+  Word current;
+  size_t i = 0;
+  while (i < key.size()) {
+    int32_t cp = next_code_point(key, i);
+    if (cp < 0) continue;
+    if (cp == ' ') {
+      if (!current.empty()) words.push_back(std::move(current));
+      current.clear();
+    } else {
+      current += static_cast<char32_t>(cp);
+    }
+  }
+  if (!current.empty()) words.push_back(std::move(current));
+  return words;
+}
+
+}  // namespace
+
+NameMatcher::NameMatcher(std::string_view query)
+    : query_(query), words_(unique_words(name_words(query))), phone_(looks_like_phone(query)) {}
+
+double NameMatcher::score_key(std::string_view company_key, std::string_view contact, std::string_view phone) const {
   double best = 0;
-  if (!q.empty()) {
-    std::vector<Word> c = unique_words(name_words(company));
+  if (!words_.empty()) {
+    std::vector<Word> c = unique_words(key_words(company_key));
     std::vector<Word> p = unique_words(name_words(contact));
-    best = std::max(words_score(q, c), words_score(q, p));
+    best = std::max(words_score(words_, c), words_score(words_, p));
     if (best < kNotEqualCap && !c.empty() && !p.empty()) {
       // "Ромашка Иванов": words from the company and the contact together.
       std::vector<Word> both = c;
       both.insert(both.end(), p.begin(), p.end());
       std::sort(both.begin(), both.end());
-      best = std::max(best, std::min(kNotEqualCap, words_score(q, unique_words(std::move(both)))));
+      best = std::max(best, std::min(kNotEqualCap, words_score(words_, unique_words(std::move(both)))));
     }
   }
-  if (best < 1 && looks_like_phone(query)) best = std::max(best, phone_score(query, phone));
+  if (best < 1 && phone_) best = std::max(best, phone_score(query_, phone));
   return best;
+}
+
+double match_score(std::string_view query, std::string_view company, std::string_view contact,
+                   std::string_view phone) {
+  return NameMatcher(query).score_key(normalize_company(company), contact, phone);
 }
 
 }  // namespace reglament

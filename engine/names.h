@@ -42,4 +42,20 @@ std::string normalize_phone(std::string_view phone);
 double match_score(std::string_view query, std::string_view company, std::string_view contact,
                    std::string_view phone);
 
+// match_score() for one query against many clients: the query is normalised
+// once, and each client's company is given as its stored
+// normalize_company() key, so a scan of the client database does not
+// normalise every name again. score_key(normalize_company(c), contact, phone)
+// equals match_score(query, c, contact, phone).
+class NameMatcher {
+ public:
+  explicit NameMatcher(std::string_view query);
+  double score_key(std::string_view company_key, std::string_view contact, std::string_view phone) const;
+
+ private:
+  std::string query_;
+  std::vector<std::u32string> words_;  // the query's, unique and sorted
+  bool phone_ = false;                 // the query may be a phone number
+};
+
 }  // namespace reglament

@@ -213,16 +213,12 @@ Result<std::map<int64_t, Client>> clients_by_id(const ClientBook& book) {
 }
 
 Result<std::optional<Client>> exact_client(const ClientBook& book, std::string_view company) {
-  std::string wanted = normalize_company(company);
-  if (wanted.empty()) return std::optional<Client>();
-  // find() also matches contact persons and phones with score 1; the same
-  // customer is the same company name, as storage resolves `company`.
-  auto matches = book.find(company, 20);
-  if (!matches.ok()) return matches.error();
-  std::optional<Client> best;
-  for (const auto& m : *matches)
-    if (normalize_company(m.client.company) == wanted && (!best || m.client.id < best->id)) best = m.client;
-  return best;
+  // The same customer is the same company name, as storage resolves
+  // `company` (find() would also match contact persons and phones).
+  auto named = book.named(company);
+  if (!named.ok()) return named.error();
+  if (named->empty()) return std::optional<Client>();
+  return std::optional<Client>(std::move(named->front()));  // the lowest id
 }
 
 Result<Customer> find_customer(const ClientBook& book, const JsonObject& vars) {
@@ -346,6 +342,13 @@ class ClientsFindHandler : public TaskHandler {
     double min_score = as_number(with.get("min_score")).value_or(0.9);
     std::optional<ClientMatch> best;
     if (query.find_first_not_of(" \t\r\n") != std::string::npos) {
+      // A customer named exactly is found through the index; only a loose
+      // query scans the database.
+      auto named = crm->book.named(query);
+      if (!named.ok()) return HandlerResult::failure(named.error().message);
+      if (!named->empty()) best = ClientMatch{std::move(named->front()), 1.0};
+    }
+    if (!best && query.find_first_not_of(" \t\r\n") != std::string::npos) {
       auto matches = crm->book.find(query, 5);
       if (!matches.ok()) return HandlerResult::failure(matches.error().message);
       // The best score, the lowest id among equals: the same answer whatever

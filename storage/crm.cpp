@@ -764,6 +764,10 @@ constexpr const char* kSelectClients =
 constexpr const char* kSelectClient =
     "SELECT id, company, contact, phone, email, regular_since, abc_class, abc_at, vip, manager, next_contact, "
     "notes, created_at, updated_at FROM clients WHERE id = ?1";
+constexpr const char* kSelectNamed =
+    "SELECT id, company, contact, phone, email, regular_since, abc_class, abc_at, vip, manager, next_contact, "
+    "notes, created_at, updated_at FROM clients WHERE company_key = ?1 ORDER BY id";
+constexpr const char* kSelectMatchColumns = "SELECT id, company_key, contact, phone FROM clients ORDER BY id";
 
 // Rows of the per-client tables: every column; ?1 = 0 for all clients.
 constexpr const char* kSelectContacts = "SELECT * FROM contacts WHERE ?1 = 0 OR client = ?1 ORDER BY id";
@@ -886,18 +890,46 @@ Result<std::optional<Client>> SqliteClientBook::client(int64_t id) const {
 }
 
 Result<std::vector<ClientMatch>> SqliteClientBook::find(std::string_view query, int limit) const {
-  Result<std::vector<Client>> all = clients();
-  if (!all) return all.error();
-  std::vector<ClientMatch> out;
-  for (Client& c : *all) {
-    const double score = match_score(query, c.company, c.contact, c.phone);
-    if (score > 0.5) out.push_back(ClientMatch{std::move(c), score});
+  struct Scored {
+    int64_t id;
+    double score;
+  };
+  std::vector<Scored> scored;
+  const NameMatcher matcher(query);
+  try {
+    Use q(statement(kSelectMatchColumns));
+    while (q->executeStep()) {
+      const double score = matcher.score_key(q->getColumn(1).getText(), q->getColumn(2).getText(),
+                                             q->getColumn(3).getText());
+      if (score > 0.5) scored.push_back(Scored{q->getColumn(0).getInt64(), score});
+    }
+  } catch (const SQLite::Exception& e) {
+    return storage_internal::sqlite_error(e, path_);
   }
-  // clients() is by id, so a stable sort keeps equal scores by id.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const ClientMatch& a, const ClientMatch& b) { return a.score > b.score; });
-  if (limit > 0 && out.size() > static_cast<size_t>(limit)) out.resize(static_cast<size_t>(limit));
+  // The scan is by id, so a stable sort keeps equal scores by id.
+  std::stable_sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+  if (limit > 0 && scored.size() > static_cast<size_t>(limit)) scored.resize(static_cast<size_t>(limit));
+  std::vector<ClientMatch> out;
+  for (const Scored& s : scored) {
+    auto c = client(s.id);
+    if (!c) return c.error();
+    if (*c) out.push_back(ClientMatch{std::move(**c), s.score});
+  }
   return out;
+}
+
+Result<std::vector<Client>> SqliteClientBook::named(std::string_view company) const {
+  const std::string key = normalize_company(company);
+  std::vector<Client> out;
+  if (key.empty()) return out;
+  try {
+    Use q(statement(kSelectNamed));
+    q->bind(1, key);
+    while (q->executeStep()) out.push_back(read_client(*q));
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return storage_internal::sqlite_error(e, path_);
+  }
 }
 
 Result<std::vector<CrmRow>> SqliteClientBook::rows(std::string_view table, int64_t client) const {

@@ -82,13 +82,16 @@ class SqliteClientBook : public ClientBook {
 
   Result<std::vector<Client>> clients() const override;
   Result<std::optional<Client>> client(int64_t id) const override;
-  // Every client scored with match_score() on company, contact and phone;
+  // Every client scored with match_score() on company, contact and phone
+  // (reading those three columns only; the full rows of the matches alone);
   // those above 0.5, best first, equal scores by id; at most `limit` (all
   // when limit <= 0).
   Result<std::vector<ClientMatch>> find(std::string_view query, int limit) const override;
   // table: "contacts" | "requests" | "complaints" | "items" | "reports"
   // (report entries, which belong to no client: `client` must be 0); by id.
   Result<std::vector<CrmRow>> rows(std::string_view table, int64_t client) const override;
+  // Through the company_key index.
+  Result<std::vector<Client>> named(std::string_view company) const override;
 
  private:
   SQLite::Statement& statement(const char* sql) const;

@@ -1174,3 +1174,116 @@ TEST_CASE("a calendar file with problems is reported with its places") {
   CHECK_PROBLEM(r, "b/calendar.yaml:2:13", "Mars/Olympus");
   CHECK(r.problems.size() >= 2);
 }
+
+// ---- retry, on_enter, call ----------------------------------------------------
+
+TEST_CASE("retry, on_enter and call load into the step") {
+  std::string p = process_with_steps(R"(  - id: a
+    title: A
+    actor: manager
+    on_enter: {do: notify, with: {to: manager, text: "hi"}, retry: 0}
+    next: b
+  - id: b
+    title: B
+    actor: manager
+    do: notify
+    with: {to: manager, text: "x"}
+    retry: {max: 5, backoff: 30s}
+    next: c
+  - id: c
+    title: C
+    actor: manager
+    call: {process: p, wait: true, outputs: [answer]}
+    next: end
+)");
+  LoadReport r = load_one(p);
+  INFO(listing(r));
+  REQUIRE(r.ok());
+  const Process& proc = *r.bundle.processes[0].process;
+  const Step& a = *proc.step("a");
+  CHECK(a.on_enter);
+  CHECK_FALSE(a.is_service());
+  CHECK(a.handler == "notify");
+  CHECK(a.retry.max == 0);
+  const Step& b = *proc.step("b");
+  CHECK(b.is_service());
+  CHECK(b.retry.max == 5);
+  CHECK(b.retry.backoff_seconds == 30);
+  const Step& c = *proc.step("c");
+  REQUIRE(c.call.has_value());
+  CHECK(c.is_service());
+  CHECK(c.call->process == "p");
+  CHECK(c.call->wait);
+  CHECK(c.call->outputs == std::vector<std::string>{"answer"});
+  // The default: three retries a minute apart, doubling.
+  CHECK(Step{}.retry.max == 3);
+  CHECK(Step{}.retry.backoff_seconds == 60);
+}
+
+TEST_CASE("bad retry, on_enter and call are reported where they are written") {
+  std::string p = process_with_steps(R"(  - id: a
+    title: A
+    actor: manager
+    retry: 2
+    next: b
+  - id: b
+    title: B
+    actor: manager
+    do: notify
+    with: {to: manager, text: "x"}
+    retry: {max: many, backoff: soon}
+    on_enter: {do: notify}
+    next: c
+  - id: c
+    title: C
+    actor: manager
+    call: {process: p, outputs: [answer]}
+    form: request
+    next: end
+)");
+  LoadReport r = load_one(p);
+  CHECK_PROBLEM(r, "b/p.yaml:8:5", "has retry: but no do: to retry");
+  CHECK_PROBLEM(r, "b/p.yaml:15:18", "must be a number of retries from 0 to 100");
+  CHECK_PROBLEM(r, "b/p.yaml:15:33", "backoff of retry of step");
+  CHECK_PROBLEM(r, "b/p.yaml:16:5", "is a service step; on_enter: belongs to a person's step");
+  CHECK_PROBLEM(r, "b/p.yaml:21:24", "has outputs: but does not wait:");
+  CHECK_PROBLEM(r, "b/p.yaml:21:5", "calls a process and cannot have a form");
+}
+
+TEST_CASE("a call names a process of the bundle and gives exactly its variables") {
+  SourceSet s = base_sources();
+  s.files["parent.yaml"] = R"(process: parent
+title: P
+owner: manager
+variables:
+  client: {type: text}
+steps:
+  - id: a
+    title: A
+    actor: manager
+    call: child
+    with: {client: "{client}", colour: red}
+    next: b
+  - id: b
+    title: B
+    actor: manager
+    call: chlid
+    next: end
+)";
+  s.files["child.yaml"] = R"(process: child
+title: C
+owner: manager
+variables:
+  client: {type: text, required: true}
+  size: {type: number, required: true}
+steps:
+  - id: x
+    title: X
+    actor: manager
+    next: end
+)";
+  LoadReport r = load(s);
+  CHECK_PROBLEM(r, "b/parent.yaml:10:11", "gives variable \"colour\", which process \"child\" does not have");
+  CHECK_PROBLEM(r, "b/parent.yaml:10:11", "without its required variable \"size\"");
+  CHECK_PROBLEM(r, "b/parent.yaml:16:11", "calls process \"chlid\", which is not in the bundle; did you mean \"child\"?");
+}
