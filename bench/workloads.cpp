@@ -4,6 +4,7 @@
 // part is repeated.
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -362,8 +363,14 @@ int footprint_child(const Env& env, const std::string& db, int instances) {
 
 namespace {
 
+// The child builds the database under a temporary name, renamed only when it
+// succeeded: an interrupted run (Ctrl-C, a kill) must not leave a partial
+// database that workload 4 would later take for a finished one.
 Result<Json> run_footprint_child(const Env& env, int n, int64_t& max_rss_kib) {
-  auto child = run_child({env.self, "--footprint-child", footprint_database(env, n), std::to_string(n), "--size",
+  const std::string db = footprint_database(env, n);
+  const std::string part = db + ".part";
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(part + suffix);
+  auto child = run_child({env.self, "--footprint-child", part, std::to_string(n), "--size",
                           fmt::format("w2_batch={}", env.sizes.w2_batch), "--source-dir", env.source_dir},
                          true);
   if (!child.ok()) return child.error();
@@ -371,6 +378,9 @@ Result<Json> run_footprint_child(const Env& env, int n, int64_t& max_rss_kib) {
     return make_error(ErrorCode::internal, fmt::format("the footprint run of {} instances exited with {}", n,
                                                        child->exit_code));
   max_rss_kib = child->max_rss_kib;
+  std::error_code ec;
+  std::filesystem::rename(part, db, ec);
+  if (ec) return make_error(ErrorCode::internal, fmt::format("cannot rename {} to {}: {}", part, db, ec.message()));
   return parse_json(child->out);
 }
 

@@ -125,6 +125,7 @@ CREATE TABLE client_log (
   record   TEXT    NOT NULL,
   row_id   INTEGER NOT NULL
 );
+CREATE INDEX client_log_by_instance ON client_log (instance, seq) WHERE instance IS NOT NULL;
 CREATE TRIGGER client_log_append_only_update BEFORE UPDATE ON client_log
 BEGIN
   SELECT RAISE(ABORT, 'the client log is append-only');
