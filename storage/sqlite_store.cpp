@@ -715,6 +715,11 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
         case EventType::service_skipped:
           timing = true;
           break;
+        case EventType::service_completed: {  // a retried job's retry time goes
+          auto job = after.jobs.find(e.data.str("job"));
+          timing = timing || (job != after.jobs.end() && !job->second.retry_at.empty());
+          break;
+        }
         case EventType::task_created:
         case EventType::task_completed:
         case EventType::task_cancelled: {

@@ -266,6 +266,9 @@ TEST_CASE("an exec handler that fails twice is retried with back-off and then su
   const auto types = types_of(env, id);
   CHECK(std::count(types.begin(), types.end(), "ServiceFailed") == 2);
   CHECK(std::count(types.begin(), types.end(), "ServiceCompleted") == 1);
+  // Nothing is due any more: the retry time left the timers with the success.
+  Run verified = env.rg({"verify"});
+  CHECK_MESSAGE(verified.code == 0, verified.out);
 }
 
 TEST_CASE("a handler out of retries is an incident: listed, retried, skipped only by the owner with a reason") {
