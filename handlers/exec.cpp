@@ -54,6 +54,7 @@
 #include <vector>
 
 #include "engine/time.h"
+#include "engine/utf8.h"
 #include "handlers/builtin.h"
 
 extern char** environ;
@@ -459,20 +460,17 @@ std::string clean_text(std::string_view s, size_t limit) {
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len > 0 && i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-    if (!valid) len = 1;
+    const size_t start = i;
+    const int32_t cp = next_code_point(s, i);  // an invalid byte: -1, one byte
+    const size_t len = i - start;
     if (out.size() + len > limit) {
       out += "…";
       break;
     }
-    if (!valid || (len == 1 && (c < 0x20 || c == 0x7F)))
+    if (cp < 0x20 || cp == 0x7F)
       out += '?';
     else
-      out.append(s.substr(i, len));
-    i += len;
+      out.append(s.substr(start, len));
   }
   return out;
 }
