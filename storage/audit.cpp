@@ -25,6 +25,7 @@
 namespace reglament {
 
 using storage_internal::sqlite_error;
+using storage_internal::text_or_empty;
 
 namespace {
 
@@ -71,8 +72,6 @@ constexpr const char* kSealsByPrefix =
 constexpr const char* kAllSeals = "SELECT digest, at, heads_json, instances, events FROM seals ORDER BY id";
 constexpr const char* kInsertSeal =
     "INSERT INTO seals (digest, at, heads_json, instances, events) VALUES (?1, ?2, ?3, ?4, ?5)";
-
-std::string text_or_empty(const SQLite::Column& c) { return c.isNull() ? std::string() : c.getString(); }
 
 // "null" for an absent value, the text quoted otherwise: how findings show values.
 std::string shown(const std::string& s) { return s.empty() ? std::string("empty") : "\"" + s + "\""; }

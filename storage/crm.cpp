@@ -138,21 +138,14 @@ END;
 
 std::vector<std::pair<std::string, std::string>> crm_guard_triggers() {
   // Cut out of the schema text, so the two cannot drift apart.
-  std::vector<std::pair<std::string, std::string>> out;
-  const std::string_view schema = kCrmSchema;
-  constexpr std::string_view kCreate = "CREATE TRIGGER ";
-  constexpr std::string_view kEnd = "\nEND;";
-  for (size_t at = schema.find(kCreate); at != std::string_view::npos; at = schema.find(kCreate, at + 1)) {
-    const size_t name_end = schema.find(' ', at + kCreate.size());
-    const size_t end = schema.find(kEnd, at);
-    if (name_end == std::string_view::npos || end == std::string_view::npos) break;
-    out.emplace_back(std::string(schema.substr(at + kCreate.size(), name_end - at - kCreate.size())),
-                     std::string(schema.substr(at, end + kEnd.size() - 1 - at)));
-  }
-  return out;
+  return storage_internal::triggers_in(kCrmSchema);
 }
 
 namespace {
+
+using storage_internal::bind_text_or_null;
+using storage_internal::Query;
+
 
 // ---- Record shapes ------------------------------------------------------------
 
@@ -295,14 +288,6 @@ Error required(std::string_view op, std::string_view what) {
 }
 
 // ---- Small SQL helpers ----------------------------------------------------------
-
-void bind_text_or_null(SQLite::Statement& s, int index, const std::string& text) {
-  if (text.empty()) {
-    s.bind(index);
-  } else {
-    s.bind(index, text);
-  }
-}
 
 void bind_field(SQLite::Statement& s, int index, const Fields& f, std::string_view name, Kind kind) {
   if (!f.has(name)) {
@@ -777,24 +762,6 @@ constexpr const char* kSelectComplaints = "SELECT * FROM complaints WHERE ?1 = 0
 constexpr const char* kSelectItems = "SELECT * FROM items WHERE ?1 = 0 OR client = ?1 ORDER BY id";
 constexpr const char* kSelectReports = "SELECT * FROM report_entries ORDER BY id";
 
-// Resets a cached statement when taken and when released, so that none
-// keeps a read transaction open between calls.
-class Use {
- public:
-  explicit Use(SQLite::Statement& s) : s_(s) { s_.tryReset(); }
-  ~Use() {
-    s_.tryReset();
-    s_.clearBindings();
-  }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  SQLite::Statement* operator->() { return &s_; }
-  SQLite::Statement& operator*() { return s_; }
-
- private:
-  SQLite::Statement& s_;
-};
-
 Client read_client(SQLite::Statement& q) {
   Client c;
   c.id = q.getColumn(0).getInt64();
@@ -870,7 +837,7 @@ SQLite::Statement& SqliteClientBook::statement(const char* sql) const {
 
 Result<std::vector<Client>> SqliteClientBook::clients() const {
   try {
-    Use q(statement(kSelectClients));
+    Query q(statement(kSelectClients));
     std::vector<Client> out;
     while (q->executeStep()) out.push_back(read_client(*q));
     return out;
@@ -881,7 +848,7 @@ Result<std::vector<Client>> SqliteClientBook::clients() const {
 
 Result<std::optional<Client>> SqliteClientBook::client(int64_t id) const {
   try {
-    Use q(statement(kSelectClient));
+    Query q(statement(kSelectClient));
     q->bind(1, static_cast<int64_t>(id));
     if (!q->executeStep()) return std::optional<Client>();
     return std::optional<Client>(read_client(*q));
@@ -898,7 +865,7 @@ Result<std::vector<ClientMatch>> SqliteClientBook::find(std::string_view query, 
   std::vector<Scored> scored;
   const NameMatcher matcher(query);
   try {
-    Use q(statement(kSelectMatchColumns));
+    Query q(statement(kSelectMatchColumns));
     while (q->executeStep()) {
       const double score = matcher.score_key(q->getColumn(1).getText(), q->getColumn(2).getText(),
                                              q->getColumn(3).getText());
@@ -924,7 +891,7 @@ Result<std::vector<Client>> SqliteClientBook::named(std::string_view company) co
   std::vector<Client> out;
   if (key.empty()) return out;
   try {
-    Use q(statement(kSelectNamed));
+    Query q(statement(kSelectNamed));
     q->bind(1, key);
     while (q->executeStep()) out.push_back(read_client(*q));
     return out;
@@ -949,7 +916,7 @@ Result<std::vector<CrmRow>> SqliteClientBook::rows(std::string_view table, int64
     return make_error(ErrorCode::invalid, "report entries belong to no client; ask for client 0");
   }
   try {
-    Use q(statement(sql));
+    Query q(statement(sql));
     if (sql != kSelectReports) q->bind(1, static_cast<int64_t>(client));
     std::vector<CrmRow> out;
     while (q->executeStep()) {

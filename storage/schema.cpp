@@ -343,10 +343,8 @@ Status prepare_database(SQLite::Database& db, const std::string& path) {
   return {};
 }
 
-std::vector<std::pair<std::string, std::string>> guard_triggers() {
-  // Cut out of the schema text, so the two cannot drift apart.
+std::vector<std::pair<std::string, std::string>> triggers_in(std::string_view schema) {
   std::vector<std::pair<std::string, std::string>> out;
-  const std::string_view schema = kSchemaV1;
   constexpr std::string_view kCreate = "CREATE TRIGGER ";
   constexpr std::string_view kEnd = "\nEND;";
   for (size_t at = schema.find(kCreate); at != std::string_view::npos; at = schema.find(kCreate, at + 1)) {
@@ -356,6 +354,12 @@ std::vector<std::pair<std::string, std::string>> guard_triggers() {
     out.emplace_back(std::string(schema.substr(at + kCreate.size(), name_end - at - kCreate.size())),
                      std::string(schema.substr(at, end + kEnd.size() - 1 - at)));
   }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> guard_triggers() {
+  // Cut out of the schema texts, so the two cannot drift apart.
+  std::vector<std::pair<std::string, std::string>> out = triggers_in(kSchemaV1);
   for (auto& t : crm_guard_triggers()) out.push_back(std::move(t));
   return out;
 }

@@ -10,6 +10,7 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
+#include <SQLiteCpp/Statement.h>
 
 #include "engine/result.h"
 
@@ -46,11 +47,44 @@ Error sqlite_error(const SQLite::Exception& e, const std::string& path);
 // creates them: name -> SQL text as sqlite_master holds it. The audit checks
 // that each is present and unaltered.
 std::vector<std::pair<std::string, std::string>> guard_triggers();
+// The CREATE TRIGGER statements of a schema text, as guard_triggers() gives them.
+std::vector<std::pair<std::string, std::string>> triggers_in(std::string_view schema);
 
 // The store's connection and the path it was opened with, for the audit
 // (storage/audit.cpp), which reads the tables as stored rather than through
 // the store's caches. Defined in sqlite_store.cpp.
 SQLite::Database& connection(SqliteStore& store);
+
+// ---- Small SQL helpers shared by the store, the client database and the audit
+
+// A cached statement in use: reset when taken and again when released, so a
+// statement never keeps a read transaction open between calls (a forgotten
+// one would pin an old snapshot and block checkpoints).
+class Query {
+ public:
+  explicit Query(SQLite::Statement& s) : s_(s) { s_.tryReset(); }
+  ~Query() { s_.tryReset(); }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  SQLite::Statement* operator->() { return &s_; }
+  SQLite::Statement& operator*() { return s_; }
+
+ private:
+  SQLite::Statement& s_;
+};
+
+// Binds NULL for an empty text.
+inline void bind_text_or_null(SQLite::Statement& s, int index, const std::string& text) {
+  if (text.empty()) {
+    s.bind(index);
+  } else {
+    s.bind(index, text);
+  }
+}
+
+// The text of a column, empty for NULL.
+inline std::string text_or_empty(const SQLite::Column& c) { return c.isNull() ? std::string() : c.getString(); }
 const std::string& path_of(SqliteStore& store);
 
 }  // namespace reglament::storage_internal

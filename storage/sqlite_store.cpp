@@ -26,7 +26,10 @@
 
 namespace reglament {
 
+using storage_internal::bind_text_or_null;
+using storage_internal::Query;
 using storage_internal::sqlite_error;
+using storage_internal::text_or_empty;
 
 namespace {
 
@@ -143,35 +146,6 @@ constexpr const char* kPendingJobs =
     "instance";
 
 // ---- helpers ----------------------------------------------------------------
-
-// A cached statement in use: reset when taken and again when released, so a
-// statement never keeps a read transaction open between calls (a forgotten
-// one would pin an old snapshot and block checkpoints).
-class Query {
- public:
-  explicit Query(SQLite::Statement& s) : s_(s) { s_.tryReset(); }
-  ~Query() { s_.tryReset(); }
-  Query(const Query&) = delete;
-  Query& operator=(const Query&) = delete;
-
-  SQLite::Statement* operator->() { return &s_; }
-  SQLite::Statement& operator*() { return s_; }
-
- private:
-  SQLite::Statement& s_;
-};
-
-void bind_text_or_null(SQLite::Statement& s, int index, const std::string& text) {
-  if (text.empty()) {
-    s.bind(index);
-  } else {
-    s.bind(index, text);
-  }
-}
-
-std::string text_or_empty(const SQLite::Column& c) {
-  return c.isNull() ? std::string() : c.getString();
-}
 
 Json string_array(const std::vector<std::string>& items) {
   JsonArray a;
