@@ -16,44 +16,7 @@ using namespace reglament::e2e;
 
 namespace {
 
-std::string start(Env& env, const std::string& user, const std::string& process, std::vector<std::string> sets) {
-  std::vector<std::string> args{"start", process};
-  for (auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  return env.json(user, args).str("instance");
-}
-
-Json inbox_entry(Env& env, const std::string& user, const std::string& instance, const std::string& step) {
-  const Json inbox = env.json(user, {"inbox"});
-  for (const Json& t : inbox.as_array())
-    if (t.str("instance") == instance && t.str("step") == step) return t;
-  return Json();
-}
-
-Run complete(Env& env, const std::string& user, const std::string& instance, const std::string& step,
-             std::vector<std::string> sets = {}) {
-  Json task = inbox_entry(env, user, instance, step);
-  REQUIRE_MESSAGE(task.is_object(), "no task of " << step << " of " << instance << " for " << user);
-  std::vector<std::string> args{"complete", task.str("task"), "--as", user};
-  for (auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  Run r = env.rg(args);
-  REQUIRE_MESSAGE(r.code == 0, r.err);
-  return r;
-}
-
 Json show(Env& env, const std::string& instance) { return env.json("ivanova", {"show", instance}); }
-
-std::vector<Json> instances_of(Env& env, const std::string& process) {
-  const Json all = env.json("ivanova", {"instances", "--process", process});
-  std::vector<Json> out;
-  for (const Json& i : all.as_array()) out.push_back(i);
-  return out;
-}
 
 std::vector<std::string> types_of(Env& env, const std::string& instance) {
   std::vector<std::string> out;

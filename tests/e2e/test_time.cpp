@@ -20,52 +20,11 @@ using namespace reglament::e2e;
 
 namespace {
 
-
-std::string start(Env& env, const std::string& user, const std::string& process, std::vector<std::string> sets) {
-  std::vector<std::string> args{"start", process};
-  for (auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  return env.json(user, args).str("instance");
-}
-
-// The inbox entry of `instance`'s task on `step` for `user`, or null.
-Json inbox_entry(Env& env, const std::string& user, const std::string& instance, const std::string& step,
-                 std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"inbox"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const Json inbox = env.json(user, args);  // kept: the loop reads into it
-  for (const Json& t : inbox.as_array())
-    if (t.str("instance") == instance && t.str("step") == step) return t;
-  return Json();
-}
-
-void complete(Env& env, const std::string& user, const std::string& instance, const std::string& step,
-              std::vector<std::string> sets = {}) {
-  Json task = inbox_entry(env, user, instance, step);
-  REQUIRE_MESSAGE(task.is_object(), "no task of " << step << " of " << instance << " for " << user);
-  std::vector<std::string> args{"complete", task.str("task"), "--as", user};
-  for (auto& s : sets) {
-    args.push_back("--set");
-    args.push_back(s);
-  }
-  Run r = env.rg(args);
-  REQUIRE_MESSAGE(r.code == 0, r.err);
-}
-
 std::vector<Json> events_of(Env& env, const std::string& instance, const std::string& type) {
   std::vector<Json> out;
   const Json history = env.json("ivanova", {"history", instance});
   for (const Json& e : history.as_array())
     if (e.str("type") == type) out.push_back(e);
-  return out;
-}
-
-std::vector<Json> instances_of(Env& env, const std::string& process) {
-  std::vector<Json> out;
-  const Json listed = env.json("ivanova", {"instances", "--process", process});
-  for (const Json& i : listed.as_array()) out.push_back(i);
   return out;
 }
 
