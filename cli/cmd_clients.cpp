@@ -206,8 +206,9 @@ void print_section(const std::string& title, const TextTable& table) {
   }
 }
 
-// Applies the records as ctx.user at ctx.now.
+// Applies the records as ctx.user at ctx.now, if the user may change clients.
 Result<std::vector<int64_t>> record(Ctx& ctx, SqliteStore& store, std::vector<Json> records) {
+  if (auto st = check_clients(ctx); !st.ok()) return st.error();
   return store.record_clients(records, ctx.now, ctx.user);
 }
 
@@ -244,13 +245,13 @@ void setup_clients(CLI::App& app, Ctx& ctx) {
   sub = add_verb(clients, ctx, "find", "Find clients by company name, contact person or phone", find,
                  &run_clients_find);
   sub->add_option("query", find->query, "What to look for, e.g. \"ромашка ооо\" or a phone number")->required();
-  sub->add_option("--limit", find->limit, "At most this many matches (default 10)")->check(CLI::PositiveNumber);
+  sub->add_option("--limit", find->limit, "At most this many matches (default 10)")->check(at_least(1));
 
   auto request = std::make_shared<ClientsRequestOptions>();
   sub = add_verb(clients, ctx, "request", "Record a client's request (form 7.3) taken outside a process", request,
                  &run_clients_request);
   sub->add_option("id", request->id, "Client id")->required();
-  sub->add_option("--volume", request->volume, "Volume of the request")->required()->check(CLI::NonNegativeNumber);
+  sub->add_option("--volume", request->volume, "Volume of the request")->required()->check(at_least(0));
   sub->add_option("--date", request->date, "Date of the request (YYYY-MM-DD; default: the day of --now)");
   sub->add_option("--status", request->status, "new, accepted (default), done or cancelled")
       ->check(CLI::IsMember({"new", "accepted", "done", "cancelled"}));
@@ -267,7 +268,7 @@ void setup_clients(CLI::App& app, Ctx& ctx) {
   sub->add_option("id", item->id, "Client id")->required();
   sub->add_option("--kind", item->kind, "debt or question")->required()->check(CLI::IsMember({"debt", "question"}));
   sub->add_option("--text", item->text, "What it is about")->required();
-  sub->add_option("--amount", item->amount, "Amount owed (for a debt)")->check(CLI::NonNegativeNumber);
+  sub->add_option("--amount", item->amount, "Amount owed (for a debt)")->check(at_least(0));
 
   auto close_item = std::make_shared<ClientsCloseItemOptions>();
   sub = add_verb(clients, ctx, "close-item", "Close a debt or question: it is settled", close_item,
@@ -287,6 +288,7 @@ void setup_clients(CLI::App& app, Ctx& ctx) {
 int run_clients_list(Ctx& ctx, const ClientsListOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   auto all = (*store)->clients().clients();
   if (!all) return fail(all.error());
   std::vector<Client> shown;
@@ -322,6 +324,7 @@ int run_clients_show(Ctx& ctx, const ClientsShowOptions& opt) {
   if (!id) return fail(id.error());
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   auto c = load_client(**store, *id);
   if (!c) return fail(c.error());
   const ClientBook& book = (*store)->clients();
@@ -457,6 +460,7 @@ int run_clients_find(Ctx& ctx, const ClientsFindOptions& opt) {
   if (query.empty()) return fail(ErrorCode::invalid, "clients find needs something to look for");
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   auto matches = (*store)->clients().find(query, opt.limit);
   if (!matches) return fail(matches.error());
   if (ctx.json) {
@@ -600,6 +604,7 @@ int run_clients_abc(Ctx& ctx, const ClientsAbcOptions& opt) {
   }
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   auto volumes = (*store)->abc_volumes(opt.from, opt.to);
   if (!volumes) return fail(volumes.error());
   auto rows = classify_abc(*volumes, opt.a, opt.b);

@@ -30,6 +30,7 @@ Result<std::vector<DeployChange>> deploy_paths(Ctx& ctx, const std::vector<std::
   }
   auto store = ctx.store(/*create=*/true);
   if (!store) return store.error();
+  if (auto st = check_admin(ctx, "deploy definitions"); !st.ok()) return st.error();
   return (*store)->deploy(report->bundle, ctx.now);
 }
 

@@ -12,7 +12,7 @@ void setup_graph(CLI::App& app, Ctx& ctx) {
   CLI::App* sub = app.add_subcommand("graph", "Draw a deployed process as a Mermaid or DOT diagram");
   sub->add_option("process", opt->process, "Process key, e.g. incoming-request")->required();
   sub->add_option("--version", opt->version, "Deployed version (default: the latest)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   sub->add_option("--format", opt->format, "mermaid (default) or dot")
       ->check(CLI::IsMember({"mermaid", "dot"}));
   sub->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return run_graph(ctx, *opt); }; });

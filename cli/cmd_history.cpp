@@ -1,5 +1,7 @@
 #include "cli/cmd_history.h"
 
+#include "storage/refusals.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -314,6 +316,7 @@ int run_history(Ctx& ctx, const HistoryOptions& opt) {
   filter.since = *since;
   filter.until = *until;
 
+  ctx.subject = opt.instance;
   auto store = ctx.store();
   if (!store) return fail(store.error());
   auto rows = (*store)->history(opt.instance);
@@ -321,6 +324,7 @@ int run_history(Ctx& ctx, const HistoryOptions& opt) {
   if (rows->empty()) {
     return fail(ErrorCode::not_found, fmt::format("no instance \"{}\"; see reglament instances", opt.instance));
   }
+  if (auto st = check_see_instance(ctx, rows->front().event); !st.ok()) return fail(st.error());
 
   if (opt.variables) {
     std::vector<Event> events;
@@ -355,6 +359,12 @@ int run_history(Ctx& ctx, const HistoryOptions& opt) {
       print_line(fmt::format("started by instance {} (job {})", l.parent, l.job));
     }
   }
+  // Refused attempts on it (`refusals ID --json` for scripts).
+  auto refused = refusals(**store, opt.instance);
+  if (!refused) return fail(refused.error());
+  for (const Refusal& r : *refused)
+    print_line(fmt::format("refused at {}: {} (OS account {}) tried `reglament {}`: {}", short_time(r.at), r.actor,
+                           r.os_login, r.command, r.reason));
   return kExitOk;
 }
 

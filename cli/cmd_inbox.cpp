@@ -11,7 +11,7 @@ void setup_inbox(CLI::App& app, Ctx& ctx) {
   auto opt = std::make_shared<InboxOptions>();
   CLI::App* sub = app.add_subcommand("inbox", "List the open tasks you (--as) may act on");
   sub->add_flag("--overdue", opt->overdue, "Only tasks past their due moment (at --now)");
-  sub->add_option("--limit", opt->limit, "At most this many tasks, in inbox order")->check(CLI::NonNegativeNumber);
+  sub->add_option("--limit", opt->limit, "At most this many tasks, in inbox order")->check(at_least(0));
   sub->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return run_inbox(ctx, *opt); }; });
 }
 

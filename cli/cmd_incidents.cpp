@@ -27,8 +27,11 @@ void setup_incidents(CLI::App& app, Ctx& ctx) {
 int run_incidents(Ctx& ctx) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   auto rows = (*store)->incidents();
   if (!rows) return fail(rows.error());
+  Visibility visible(ctx);  // the latest version's roles decide
+  std::erase_if(*rows, [&](const IncidentRow& r) { return !visible(r.process, 0); });
   if (ctx.json) {
     Json out = Json::array();
     for (const IncidentRow& r : *rows) {

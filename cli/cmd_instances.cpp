@@ -15,8 +15,12 @@ void setup_instances(CLI::App& app, Ctx& ctx) {
 int run_instances(Ctx& ctx, const InstancesOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   auto rows = (*store)->instances(opt.process, opt.status);
   if (!rows) return fail(rows.error());
+  // Only the instances the user may see (engine/access.h).
+  Visibility visible(ctx);
+  std::erase_if(*rows, [&](const InstanceRow& r) { return !visible(r.process, r.version); });
   if (ctx.json) {
     Json out = Json::array();
     for (const InstanceRow& r : *rows) {

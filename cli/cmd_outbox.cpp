@@ -13,6 +13,7 @@ void setup_outbox(CLI::App& app, Ctx& ctx) {
 int run_outbox(Ctx& ctx, const OutboxOptions&) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_audit(ctx, "read the outbox"); !st.ok()) return fail(st.error());
   auto rows = (*store)->outbox();
   if (!rows) return fail(rows.error());
   if (ctx.json) {

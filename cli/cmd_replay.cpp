@@ -50,6 +50,7 @@ std::string by(const std::string& actor) { return actor.empty() ? std::string("t
 int run_replay(Ctx& ctx, const ReplayOptions& opt) {
   auto at = time_bound(ctx, "--at", opt.at);
   if (!at) return fail(at.error());
+  ctx.subject = opt.instance;
   auto store = ctx.store();
   if (!store) return fail(store.error());
   auto events = (*store)->events(opt.instance);
@@ -57,6 +58,7 @@ int run_replay(Ctx& ctx, const ReplayOptions& opt) {
   if (events->empty()) {
     return fail(ErrorCode::not_found, fmt::format("no instance \"{}\"; see reglament instances", opt.instance));
   }
+  if (auto st = check_see_instance(ctx, events->front()); !st.ok()) return fail(st.error());
   const size_t total = events->size();
   size_t n = total;
   if (opt.upto_given) {

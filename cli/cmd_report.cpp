@@ -230,6 +230,7 @@ int run_report(Ctx& ctx, const ReportOptions& opt) {
 
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_audit(ctx, "compute the indicators"); !st.ok()) return fail(st.error());
   auto doc = (*store)->document("indicators");
   if (!doc) return fail(doc.error());
   if (!doc->has_value()) {

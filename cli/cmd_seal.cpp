@@ -36,6 +36,8 @@ std::string seal_line(const SealRecord& s) {
 int run_seal(Ctx& ctx, const SealOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = opt.list ? check_audit(ctx, "list the seals") : check_admin(ctx, "seal the log"); !st.ok())
+    return fail(st.error());
   if (opt.list) {
     auto seals = recorded_seals(**store);
     if (!seals) return fail(seals.error());

@@ -245,6 +245,7 @@ Json instance_json(const InstanceState& s, const Process* p) {
 int run_show(Ctx& ctx, const ShowOptions& opt) {
   bool is_task = opt.id.find('.') != std::string::npos;
   std::string instance = is_task ? instance_of(opt.id) : opt.id;
+  ctx.subject = instance;
   auto store = ctx.store();
   if (!store) return fail(store.error());
   Runtime runtime(**store, ctx.handlers());
@@ -256,7 +257,10 @@ int run_show(Ctx& ctx, const ShowOptions& opt) {
   DefinitionCache defs(**store);
   auto def = defs.get(state->process, state->version);
   if (!def) return fail(def.error());
-  if (!is_task) return show_instance(ctx, *state, *def);
+  if (!is_task) {
+    if (auto st = check_see(ctx, **def); !st.ok()) return fail(st.error());
+    return show_instance(ctx, *state, *def);
+  }
   const Task* t = state->task(opt.id);
   if (t == nullptr) {
     return fail(ErrorCode::not_found,

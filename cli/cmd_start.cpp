@@ -23,6 +23,9 @@ int run_start(Ctx& ctx, const StartOptions& opt) {
   if (!vars) return fail(vars.error());
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto d = (*store)->definition(opt.process, 0); d && d->process) {
+    if (auto st = check_start(ctx, *d->process); !st.ok()) return fail(st.error());
+  }  // an unknown process is the runtime's error to name
   Runtime runtime(**store, ctx.handlers());
   auto out = runtime.start(opt.process, std::move(*vars), ctx.user, ctx.now);
   if (!out) return fail(out.error());

@@ -37,12 +37,17 @@ int run_timeline(Ctx& ctx, const TimelineOptions& opt) {
   // with every instance's first event).
   auto instances = (*store)->instances(std::nullopt, std::nullopt);
   if (!instances) return fail(instances.error());
+  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
   std::map<std::string, std::string> process_of;
-  for (const InstanceRow& r : *instances) process_of.emplace(r.instance, r.process);
+  Visibility visible(ctx);
+  for (const InstanceRow& r : *instances)
+    if (visible(r.process, r.version)) process_of.emplace(r.instance, r.process);
 
   std::vector<const StoredEvent*> kept;
   for (const StoredEvent& e : *events) {
-    if (!opt.process.empty() && process_of[e.instance] != opt.process) continue;
+    auto seen = process_of.find(e.instance);
+    if (seen == process_of.end()) continue;  // not the user's to see
+    if (!opt.process.empty() && seen->second != opt.process) continue;
     if (!opt.actor.empty() && e.event.actor != opt.actor) continue;
     if (!opt.step.empty() && e.event.step != opt.step) continue;
     kept.push_back(&e);

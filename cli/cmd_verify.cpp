@@ -41,6 +41,7 @@ std::string summary(const AuditReport& r) {
 int run_verify(Ctx& ctx, const VerifyCmdOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (auto st = check_audit(ctx, "verify the database"); !st.ok()) return fail(st.error());
   auto report = verify_log(**store, VerifyOptions{opt.instance, opt.against});
   if (!report) return fail(report.error());
   const int code = report->ok() ? kExitOk : exit_code(ErrorCode::integrity);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -14,11 +16,15 @@
 
 #include <fmt/format.h>
 
+#include "engine/access.h"
+#include "storage/refusals.h"
+
 namespace reglament {
 
 // ---- Ctx ------------------------------------------------------------------
 
 Result<SqliteStore*> Ctx::store(bool create) {
+  if (identity_error_) return *identity_error_;
   if (store_) return store_.get();
   if (!create && db != ":memory:") {
     std::error_code ec;
@@ -29,11 +35,145 @@ Result<SqliteStore*> Ctx::store(bool create) {
                                     db));
     }
   }
+  if (!create && db != ":memory:") {
+    // SQLite takes an empty file for an empty database and would create the
+    // schema in it; only deploy and demo initialise a database.
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(db, ec) && std::filesystem::file_size(db, ec) == 0 && !ec) {
+      return make_error(ErrorCode::not_found,
+                        fmt::format("database \"{}\" is an empty file; run `reglament deploy` to initialise it", db));
+    }
+  }
   auto opened = SqliteStore::open(db);
   if (!opened) return opened.error();
   store_ = std::move(opened.value());
   store_->set_handlers(&handlers());
+  // Who is acting is known once the org chart is: until the first deploy
+  // there is none, and the asserted name stands.
+  if (auto org = store_->org()) {
+    auto who = resolve_identity(*org, os_login, asserted);
+    if (!who) {
+      identity_error_ = who.error();
+      return who.error();
+    }
+    user = *who;
+  } else if (org.error().code != ErrorCode::not_found) {
+    return org.error();
+  }
   return store_.get();
+}
+
+Result<std::vector<std::string>> Ctx::owners() {
+  auto st = store();
+  if (!st) return st.error();
+  auto org = (*st)->org();
+  if (!org) return org.error();
+  std::vector<std::string> out;
+  if (!org->access.admin.empty()) return out;  // not consulted
+  auto rows = (*st)->definitions();
+  if (!rows) return rows.error();
+  std::map<std::string, int> latest;
+  for (const auto& r : *rows) latest[r.process] = std::max(latest[r.process], r.version);
+  DefinitionCache defs(**st);
+  for (const auto& [key, version] : latest) {
+    auto p = defs.get(key, version);
+    if (!p) return p.error();
+    const std::string& owner = (*p)->owner;
+    if (!owner.empty() && std::find(out.begin(), out.end(), owner) == out.end()) out.push_back(owner);
+  }
+  return out;
+}
+
+// ---- Access ---------------------------------------------------------------
+
+namespace {
+
+// The org and the owner roles every check needs.
+struct AccessInputs {
+  Org org;
+  std::vector<std::string> owners;
+};
+
+Result<AccessInputs> access_inputs(Ctx& ctx) {
+  auto st = ctx.store();
+  if (!st) return st.error();
+  auto org = (*st)->org();
+  if (!org) return org.error();
+  auto owners = ctx.owners();
+  if (!owners) return owners.error();
+  return AccessInputs{std::move(*org), std::move(*owners)};
+}
+
+}  // namespace
+
+Status check_admin(Ctx& ctx, const std::string& what) {
+  auto st = ctx.store();
+  if (!st) return st.error();
+  if (auto org = (*st)->org(); !org && org.error().code == ErrorCode::not_found) return {};
+  auto in = access_inputs(ctx);
+  if (!in) return in.error();
+  return may_administer(in->org, ctx.user, in->owners, what);
+}
+
+Status check_audit(Ctx& ctx, const std::string& what) {
+  auto in = access_inputs(ctx);
+  if (!in) return in.error();
+  return may_audit(in->org, ctx.user, in->owners, what);
+}
+
+Status check_see(Ctx& ctx, const Process& process) {
+  auto in = access_inputs(ctx);
+  if (!in) return in.error();
+  return may_see(in->org, ctx.user, process, in->owners);
+}
+
+bool can_see(Ctx& ctx, const Process& process) {
+  auto in = access_inputs(ctx);
+  return in && reglament::can_see(in->org, ctx.user, process, in->owners);
+}
+
+bool Visibility::operator()(const std::string& process, int version) {
+  auto key = std::make_pair(process, version);
+  if (auto it = seen_.find(key); it != seen_.end()) return it->second;
+  bool visible = false;
+  if (auto st = ctx_.store()) {
+    auto def = (*st)->definition(process, version);
+    visible = def && def->process && can_see(ctx_, *def->process);
+  }
+  seen_.emplace(key, visible);
+  return visible;
+}
+
+Status check_see_instance(Ctx& ctx, const Event& started) {
+  auto st = ctx.store();
+  if (!st) return st.error();
+  auto def = (*st)->definition(started.data.str("process"), static_cast<int>(started.data.integer("version")));
+  if (!def) return def.error();
+  if (!def->process) return make_error(ErrorCode::internal, "the store returned no definition");
+  return check_see(ctx, *def->process);
+}
+
+Status check_start(Ctx& ctx, const Process& process) {
+  auto in = access_inputs(ctx);
+  if (!in) return in.error();
+  return may_start(in->org, ctx.user, process, in->owners);
+}
+
+Status check_clients(Ctx& ctx) {
+  auto in = access_inputs(ctx);
+  if (!in) return in.error();
+  return may_edit_clients(in->org, ctx.user, in->owners);
+}
+
+Status check_person(Ctx& ctx) {
+  auto st = ctx.store();
+  if (!st) return st.error();
+  auto org = (*st)->org();
+  if (!org) return org.error();
+  if (ctx.user.empty()) return make_error(ErrorCode::invalid, "no user given; say who acts with --as USER");
+  if (org->person(ctx.user) == nullptr)
+    return make_error(ErrorCode::not_found, fmt::format("unknown user \"{}\"; see reglament users", ctx.user));
+  return {};
 }
 
 const Registry& Ctx::handlers() {
@@ -41,16 +181,16 @@ const Registry& Ctx::handlers() {
   return *handlers_;
 }
 
-static std::string os_login() {
-  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
-  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) {
-    return pw->pw_name;
-  }
+// The account the kernel says runs us, not $USER, which anyone may set.
+static std::string os_account() {
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
   return "";
 }
 
 Status finish_globals(Ctx& ctx) {
-  if (ctx.user.empty()) ctx.user = os_login();
+  ctx.asserted = ctx.user;
+  ctx.os_login = os_account();
+  if (ctx.user.empty()) ctx.user = ctx.os_login;
   if (ctx.now.empty()) {
     ctx.now = system_now();
     ctx.now_from_clock = true;
@@ -60,6 +200,38 @@ Status finish_globals(Ctx& ctx) {
   }
   if (ctx.db.empty()) return make_error(ErrorCode::invalid, "--db must name a database file");
   return {};
+}
+
+// ---- Refusals -------------------------------------------------------------
+
+namespace {
+
+// An argument as a shell would need it to mean the same, for the record.
+std::string shell_word(const std::string& a) {
+  if (!a.empty() && a.find_first_of(" \t\n'\"\\$`;&|<>()*?[]{}~#!") == std::string::npos) return a;
+  std::string out = "'";
+  for (char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+void record_refusal(Ctx& ctx, int argc, char** argv) {
+  SqliteStore* store = ctx.opened_store();
+  if (store == nullptr) return;  // refused before the database was opened: nowhere to write
+  Refusal r;
+  r.at = ctx.now;
+  r.actor = ctx.user.empty() ? ctx.asserted : ctx.user;
+  r.os_login = ctx.os_login;
+  for (int i = 1; i < argc; ++i) {
+    if (i > 1) r.command += ' ';
+    r.command += shell_word(argv[i]);
+  }
+  r.instance = ctx.subject;
+  r.reason = last_failure();
+  // A read-only file or a busy database keeps the record from being written;
+  // the refusal itself has been reported either way.
+  (void)reglament::record_refusal(*store, std::move(r));
 }
 
 // ---- Errors and output ----------------------------------------------------
@@ -77,7 +249,15 @@ int exit_code(ErrorCode code) {
   return kExitOther;
 }
 
+static std::string& last_failure_text() {
+  static std::string text;
+  return text;
+}
+
+const std::string& last_failure() { return last_failure_text(); }
+
 int fail(const Error& e) {
+  last_failure_text() = e.message;
   // A place in a definition file leads the line, as compilers do, so editors
   // can jump to it; everything else is prefixed with the program's name.
   if (e.where.known()) {
@@ -97,6 +277,21 @@ void print_text(std::string_view text) { std::cout << text; }
 void print_line(std::string_view text) { std::cout << text << '\n'; }
 
 // ---- Values ---------------------------------------------------------------
+
+CLI::Validator at_least(double min) {
+  const std::string least = min == 0 ? "0 or more" : fmt::format("{} or more", min);
+  return CLI::Validator(
+      [min, least](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || errno != 0 || !std::isfinite(v))
+          return fmt::format("\"{}\" is not a number; it must be {}", text, least);
+        if (v < min) return fmt::format("{} is too small; it must be {}", text, least);
+        return "";
+      },
+      "NUMBER (" + least + ")");
+}
 
 Result<JsonObject> parse_assignments(const std::vector<std::string>& items) {
   JsonObject out;

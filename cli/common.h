@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include <CLI/CLI.hpp>
+
 #include "engine/json.h"
 #include "engine/time.h"
 #include "engine/model.h"
@@ -35,10 +37,13 @@ inline constexpr int kExitInvalid = 2;
 // The global options and the lazily opened resources every command uses.
 struct Ctx {
   std::string db = "reglament.db";  // --db, REGLAMENT_DB
-  std::string user;                 // --as, REGLAMENT_USER, else the OS login
+  std::string user;                 // the acting login (resolve_identity, engine/access.h)
+  std::string asserted;             // --as or REGLAMENT_USER as given; empty when not
+  std::string os_login;             // the OS account running the command
   bool json = false;                // --json
   std::string now;                  // --now, REGLAMENT_NOW, else the system clock
   bool now_from_clock = false;      // `now` was read from the system clock
+  std::string subject;              // the instance the command is about, for a refusal's record
 
   // Set by the parsed subcommand's callback; returns the exit code.
   std::function<int()> action;
@@ -49,11 +54,50 @@ struct Ctx {
   Result<SqliteStore*> store(bool create = false);
   // The built-in handler registry (validation and service steps).
   const Registry& handlers();
+  // The roles that own a deployed process (latest versions), which
+  // administer when org.yaml names no access.admin; empty when it does.
+  Result<std::vector<std::string>> owners();
+
+  // The store if it was opened, even when the identity was refused (for
+  // recording the refusal); null otherwise.
+  SqliteStore* opened_store() { return store_.get(); }
 
  private:
+  std::optional<Error> identity_error_;
   std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Registry> handlers_;
 };
+
+// ---- Access (engine/access.h) against the deployed org, as ctx.user ------
+
+// Deploy, seal, backup: an administrator; `what` names the action. Allowed
+// to anyone while no org chart is deployed (the first deploy).
+Status check_admin(Ctx& ctx, const std::string& what);
+// Verify, replay, outbox, report: an auditor or administrator.
+Status check_audit(Ctx& ctx, const std::string& what);
+Status check_see(Ctx& ctx, const Process& process);
+bool can_see(Ctx& ctx, const Process& process);
+// Which (process, version) instances the acting user may see; each
+// definition is looked at once. A definition that cannot be read is not seen.
+class Visibility {
+ public:
+  explicit Visibility(Ctx& ctx) : ctx_(ctx) {}
+  bool operator()(const std::string& process, int version);
+
+ private:
+  Ctx& ctx_;
+  std::map<std::pair<std::string, int>, bool> seen_;
+};
+// check_see for the instance whose first event (InstanceStarted) is `started`.
+Status check_see_instance(Ctx& ctx, const Event& started);
+Status check_start(Ctx& ctx, const Process& process);
+Status check_clients(Ctx& ctx);
+// Any person of the org (reading the client database).
+Status check_person(Ctx& ctx);
+
+// Records a refused command (exit 5) in the database's refusals, if it can be
+// opened; `argv` is the command line. Never fails the command further.
+void record_refusal(Ctx& ctx, int argc, char** argv);
 
 // Fills in defaults after parsing (--as from the OS, --now from the clock) and
 // validates --now. Errors: invalid.
@@ -66,6 +110,8 @@ int exit_code(ErrorCode code);
 // has a place) to stderr and returns the exit code for its code.
 int fail(const Error& e);
 int fail(ErrorCode code, const std::string& message);
+// The message of the last error fail() printed ("" when none).
+const std::string& last_failure();
 // Pretty-printed JSON and a newline on stdout.
 void print_json(const Json& j);
 // Writes `text` to stdout as is (UTF-8).
@@ -73,6 +119,10 @@ void print_text(std::string_view text);
 void print_line(std::string_view text);
 
 // ---- Values ---------------------------------------------------------------
+
+// An option's number at least `min` ("must be a number, 0 or more"), for
+// CLI::Option::check; CLI11's own range checks print the type's whole range.
+CLI::Validator at_least(double min);
 
 // Parses `--set name=value` items (split at the first '='). The values stay
 // text; the core parses them against each field's type.

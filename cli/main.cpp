@@ -7,7 +7,9 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include "cli/cmd_backup.h"
 #include "cli/cmd_claim.h"
 #include "cli/cmd_clients.h"
 #include "cli/cmd_complete.h"
@@ -20,6 +22,7 @@
 #include "cli/cmd_inbox.h"
 #include "cli/cmd_instances.h"
 #include "cli/cmd_outbox.h"
+#include "cli/cmd_refusals.h"
 #include "cli/cmd_replay.h"
 #include "cli/cmd_report.h"
 #include "cli/cmd_seal.h"
@@ -33,9 +36,36 @@
 #include "cli/cmd_validate.h"
 #include "cli/cmd_verify.h"
 #include "cli/common.h"
+#include "engine/utf8.h"
+
+namespace {
+
+// Every argument is text that may end up stored and shown to someone else:
+// valid UTF-8, no control characters but tab and newline (no terminal
+// escapes). Errors: invalid, naming the argument.
+reglament::Status check_argument(int index, std::string_view arg) {
+  using namespace reglament;
+  for (size_t i = 0; i < arg.size();) {
+    const size_t at = i;
+    const int32_t cp = next_code_point(arg, i);
+    if (cp < 0)
+      return make_error(ErrorCode::invalid, fmt::format("argument {} is not valid UTF-8 (byte 0x{:02X} at position {})",
+                                                        index, static_cast<unsigned char>(arg[at]), at + 1));
+    if ((cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp < 0xA0))
+      return make_error(ErrorCode::invalid,
+                        fmt::format("argument {} holds the control character U+{:04X} at position {}; only tab and "
+                                    "newline are allowed",
+                                    index, static_cast<uint32_t>(cp), at + 1));
+  }
+  return {};
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace reglament;
+  for (int i = 1; i < argc; ++i)
+    if (Status st = check_argument(i, argv[i]); !st.ok()) return fail(st.error());
   Ctx ctx;
   CLI::App app{"reglament — run a regulation written as YAML and work its tasks", "reglament"};
   app.require_subcommand(1);
@@ -74,10 +104,12 @@ int main(int argc, char** argv) {
   setup_timeline(app, ctx);
   setup_verify(app, ctx);
   setup_seal(app, ctx);
+  setup_backup(app, ctx);
   setup_outbox(app, ctx);
   setup_report(app, ctx);
   setup_clients(app, ctx);
   setup_incidents(app, ctx);
+  setup_refusals(app, ctx);
   setup_tick(app, ctx);
   setup_worker(app, ctx);
   setup_demo(app, ctx);
@@ -113,7 +145,10 @@ int main(int argc, char** argv) {
   if (Status st = finish_globals(ctx); !st.ok()) return fail(st.error());
   if (!ctx.action) return fail(ErrorCode::invalid, "no command given; see reglament --help");
   try {
-    return ctx.action();
+    const int code = ctx.action();
+    // A refused command is recorded: who tried what (docs/reliability.md).
+    if (code == static_cast<int>(ErrorCode::forbidden)) record_refusal(ctx, argc, argv);
+    return code;
   } catch (const std::exception& e) {
     return fail(ErrorCode::internal, std::string("unexpected failure: ") + e.what());
   }

@@ -130,10 +130,12 @@ std::vector<std::string> linked_lines(const Outcome& out) {
 }
 
 int run_task_command(Ctx& ctx, const std::string& task, CommandBody body, std::string_view verb) {
+  ctx.subject = instance_of(task);
   auto store = ctx.store();
   if (!store) return fail(store.error());
   Runtime runtime(**store, ctx.handlers());
   Command cmd{"", ctx.user, ctx.now, std::move(body)};
+  cmd.clock = ctx.now_from_clock;
   auto out = runtime.execute(std::move(cmd));
   if (!out) return fail(out.error());
   const InstanceState& s = out->state;

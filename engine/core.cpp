@@ -652,16 +652,19 @@ Result<std::vector<Event>> decide_service(const Context& ctx, const InstanceStat
   return em.take();
 }
 
-// The step's actors and the process owner may retry; only the owner may skip.
+// The step's actors, the process owner and administrators (org access.admin)
+// may retry; only the owner and administrators may skip.
 Status may_handle_incident(const Context& ctx, const std::string& actor, const Step& step, bool skip) {
   if (auto st = check_person(ctx, actor); !st.ok()) return st;
   if (!ctx.process.owner.empty() && ctx.org.has_role(actor, ctx.process.owner)) return {};
+  for (const auto& role : ctx.org.access.admin)
+    if (ctx.org.has_role(actor, role)) return {};
   if (!skip) {
     for (const auto& role : step.actors)
       if (ctx.org.has_role(actor, role)) return {};
   }
   return make_error(ErrorCode::forbidden,
-                    skip ? fmt::format("only the process owner ({}) may skip a step of {}; {} may not", ctx.process.owner,
+                    skip ? fmt::format("only the process owner ({}) or an administrator may skip a step of {}; {} may not", ctx.process.owner,
                                        ctx.process.key, actor)
                          : fmt::format("{} may not retry step {}: it takes one of the roles {} or the process owner {}",
                                        actor, step.id, join_names(step.actors), ctx.process.owner));
@@ -840,6 +843,28 @@ std::string instance_of(std::string_view task_id) {
   return std::string(task_id.substr(0, dot));
 }
 
+namespace {
+
+Result<std::vector<Event>> decide_at(const Context& ctx, const InstanceState& state, const Command& cmd,
+                                     int64_t now) {
+  return std::visit(
+      [&](const auto& body) -> Result<std::vector<Event>> {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, StartInstance>) return decide_start(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, ClaimTask>) return decide_claim(ctx, state, cmd, body.task, now);
+        if constexpr (std::is_same_v<T, UnclaimTask>) return decide_unclaim(ctx, state, cmd, body.task, now);
+        if constexpr (std::is_same_v<T, CompleteTask>) return decide_complete(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, RecordServiceResult>) return decide_service(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, FireTimers>) return decide_fire(ctx, state, cmd, now);
+        if constexpr (std::is_same_v<T, RetryJob>) return decide_retry(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, SkipJob>) return decide_skip(ctx, state, cmd, body, now);
+        if constexpr (std::is_same_v<T, ReturnFromChild>) return decide_return(ctx, state, cmd, body, now);
+      },
+      cmd.body);
+}
+
+}  // namespace
+
 Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state, const Command& cmd) {
   if (!std::holds_alternative<StartInstance>(cmd.body) && !state.exists())
     return make_error(ErrorCode::not_found, fmt::format("no instance \"{}\"", cmd.instance));
@@ -858,25 +883,25 @@ Result<std::vector<Event>> decide(const Context& ctx, const InstanceState& state
       // Nothing fires at a moment the history has already passed; a tick
       // at a later moment will.
       if (std::holds_alternative<FireTimers>(cmd.body)) return std::vector<Event>{};
+      // A clock's command (or the engine recording a handler's result, or a
+      // child's return) happens at the instance's last moment: another
+      // process's clock ran ahead, and refusing would lose work already done.
+      if (cmd.clock || std::holds_alternative<RecordServiceResult>(cmd.body) ||
+          std::holds_alternative<ReturnFromChild>(cmd.body)) {
+        Command later = cmd;
+        later.at = state.updated_at;
+        return decide_at(ctx, state, later, last->epoch);
+      }
+      // What else is wrong comes first: a task someone else completed is a
+      // conflict (exit 4), whatever the clock says.
+      auto then = decide_at(ctx, state, cmd, last->epoch);
+      if (!then.ok()) return then.error();
       return make_error(ErrorCode::invalid,
                         fmt::format("the time {} is before instance {}'s last event at {}; time cannot go back",
                                     cmd.at, state.id, state.updated_at));
     }
   }
-  return std::visit(
-      [&](const auto& body) -> Result<std::vector<Event>> {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, StartInstance>) return decide_start(ctx, state, cmd, body, now);
-        if constexpr (std::is_same_v<T, ClaimTask>) return decide_claim(ctx, state, cmd, body.task, now);
-        if constexpr (std::is_same_v<T, UnclaimTask>) return decide_unclaim(ctx, state, cmd, body.task, now);
-        if constexpr (std::is_same_v<T, CompleteTask>) return decide_complete(ctx, state, cmd, body, now);
-        if constexpr (std::is_same_v<T, RecordServiceResult>) return decide_service(ctx, state, cmd, body, now);
-        if constexpr (std::is_same_v<T, FireTimers>) return decide_fire(ctx, state, cmd, now);
-        if constexpr (std::is_same_v<T, RetryJob>) return decide_retry(ctx, state, cmd, body, now);
-        if constexpr (std::is_same_v<T, SkipJob>) return decide_skip(ctx, state, cmd, body, now);
-        if constexpr (std::is_same_v<T, ReturnFromChild>) return decide_return(ctx, state, cmd, body, now);
-      },
-      cmd.body);
+  return decide_at(ctx, state, cmd, now);
 }
 
 void apply(InstanceState& s, const Event& e) {

@@ -159,6 +159,10 @@ struct Command {
   std::string actor;     // login of the person; empty for the engine itself
   std::string at;        // ISO-8601 with offset
   CommandBody body;
+  // `at` was read from a clock (no --now): when another process's clock
+  // already wrote a later event into the instance, the command happens at
+  // that event's moment instead of being refused for going back in time.
+  bool clock = false;
 };
 
 // ---- State ------------------------------------------------------------------

@@ -270,6 +270,14 @@ class Parser {
       if (static_cast<unsigned char>(c) < 0x20) {
         return fail("control character in a string must be escaped");
       }
+      if (static_cast<unsigned char>(c) >= 0x80) {
+        // Text is UTF-8 (RFC 8259): a program's output or a stored value
+        // with stray bytes is refused here, not printed to someone later.
+        const size_t start = pos_;
+        if (next_code_point(text_, pos_) < 0) return fail_at(start, "invalid UTF-8 in a string");
+        out.append(text_, start, pos_ - start);
+        continue;
+      }
       if (c != '\\') {
         out += c;
         ++pos_;

@@ -6,6 +6,7 @@
 // lets us report them; marks are 0-based and count bytes, so they are turned
 // into 1-based lines and character columns here.
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -53,8 +54,10 @@ bool is_yaml_path(std::string_view path) { return has_suffix(path, ".yaml") || h
 class Doc {
  public:
   Doc(std::string path, std::string file, const std::string& text)
-      : path_(std::move(path)), file_(std::move(file)) {
-    size_t start = 0;
+      : path_(std::move(path)), file_(std::move(file)), text_(text.data()) {
+    // yaml-cpp skips a UTF-8 byte order mark and counts line 1's columns
+    // after it, as editors show them; so do we.
+    size_t start = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
     while (start <= text.size()) {
       size_t end = text.find('\n', start);
       if (end == std::string::npos) end = text.size();
@@ -79,8 +82,23 @@ class Doc {
     return Location{file_, line + 1, column};
   }
   Location at(const YAML::Mark& m) const { return at(m.line, m.column); }
+  // The place of byte `offset` of the text.
+  Location at_offset(size_t offset) const {
+    int line = 0;
+    while (line + 1 < static_cast<int>(lines_.size()) &&
+           static_cast<size_t>(lines_[line + 1].data() - text_) <= offset) {
+      ++line;
+    }
+    return at(line, static_cast<int>(offset - (lines_[line].data() - text_)));
+  }
   Location at(const YAML::Node& n) const { return at(n.Mark()); }
   Location start() const { return Location{file_, 1, 1}; }
+  // Whether 0-based `line` is indented with a tab (YAML indents with spaces).
+  bool tab_indented(int line) const {
+    if (line < 0 || line >= static_cast<int>(lines_.size())) return false;
+    std::string_view l = lines_[line];
+    return l.substr(0, l.find_first_not_of(" \t")).find('\t') != std::string_view::npos;
+  }
 
   // The place of byte `offset` of a scalar's value, when the value is written
   // on one line exactly as it reads (plain, or quoted without escapes);
@@ -103,6 +121,7 @@ class Doc {
  private:
   std::string path_;
   std::string file_;
+  const char* text_;
   std::vector<std::string_view> lines_;
 };
 
@@ -373,9 +392,10 @@ const std::vector<std::string> kScheduleKeys = {"every", "on", "at", "window", "
 const std::vector<std::string> kPriorityNames = {"low", "normal", "high", "urgent"};
 const std::vector<std::string> kWeekdayNames = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
 const std::vector<std::string> kFormKeys = {"form", "title", "description", "fields"};
-const std::vector<std::string> kOrgKeys = {"roles", "people"};
+const std::vector<std::string> kOrgKeys = {"roles", "people", "access"};
+const std::vector<std::string> kAccessKeys = {"identity", "admin", "auditors", "clients"};
 const std::vector<std::string> kRoleKeys = {"title", "description"};
-const std::vector<std::string> kPersonKeys = {"login", "name", "roles"};
+const std::vector<std::string> kPersonKeys = {"login", "name", "roles", "os_login"};
 const std::vector<std::string> kTopKeys = {"process", "form", "roles", "indicators", "calendar"};
 
 // "HH:MM" -> seconds since midnight.
@@ -540,6 +560,13 @@ class FileParser {
           }
           p.roles.push_back(role.name);
         }
+        for (const Ref& os : refs(pr, "os_login", false, "an OS login or a list of them")) {
+          if (const Person* other = person_by_os_login(org, os.name)) {
+            out_.error(os.where, "OS login " + quote(os.name) + " is already " + quote(other->login) + "'s");
+            continue;
+          }
+          p.os_logins.push_back(os.name);
+        }
         if (!login) continue;
         if (org.person(p.login) != nullptr) {
           out_.error(pr.value_at("login"), "duplicate login " + quote(p.login));
@@ -548,7 +575,44 @@ class FileParser {
         org.people.push_back(std::move(p));
       }
     }
+    if (auto access = r.mapping("access")) access_of(*access, role_keys, org.access);
     return org;
+  }
+
+  // An OS login already claimed by someone: os_login: first, else the login itself.
+  static const Person* person_by_os_login(const Org& org, const std::string& os) {
+    for (const auto& p : org.people)
+      for (const auto& o : p.os_logins)
+        if (o == os) return &p;
+    return nullptr;
+  }
+
+  void access_of(const YAML::Node& node, const std::vector<std::string>& role_keys, Access& a) {
+    MapReader r(doc_, out_, node, "access", kAccessKeys);
+    if (auto mode = r.text("identity")) {
+      if (*mode == "os-login") {
+        a.identity = IdentityMode::os_login;
+      } else if (*mode == "asserted") {
+        a.identity = IdentityMode::asserted;
+      } else {
+        out_.error(r.value_at("identity"),
+                   "identity of access must be os-login or asserted, not " + quote(*mode));
+      }
+    }
+    auto roles = [&](const std::string& k) {
+      std::vector<std::string> out;
+      for (const Ref& role : refs(r, k, false, "a role or a list of roles")) {
+        if (std::find(role_keys.begin(), role_keys.end(), role.name) == role_keys.end()) {
+          out_.error(role.where, "unknown role " + quote(role.name) + did_you_mean(role.name, role_keys));
+          continue;
+        }
+        out.push_back(role.name);
+      }
+      return out;
+    };
+    a.admin = roles("admin");
+    a.auditors = roles("auditors");
+    if (r.given("clients")) a.clients = roles("clients");
   }
 
   std::optional<ProcessDraft> process(const YAML::Node& root) {
@@ -1268,14 +1332,30 @@ struct Parsed {
   bool calendar = false;
 };
 
-Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out) {
+// `check_text`: refuse a file that is not UTF-8 text. On for what validate and
+// deploy read; off when a stored definition is reloaded, so that one deployed
+// before the check still loads.
+Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out, bool check_text = false) {
   Parsed result;
+  if (auto bad = check_text ? loader_detail::find_bad_text(text) : std::nullopt) {
+    out.error(doc.at_offset(bad->offset), bad->message);
+    return result;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own guard (its message is just "bad file").
+    out.error(e.mark.line >= 0 ? doc.at(e.mark) : doc.start(),
+              "the document is nested more than " + std::to_string(kMaxDepth) + " levels deep");
+    return result;
   } catch (const YAML::ParserException& e) {
     Location where = e.mark.line >= 0 ? doc.at(e.mark) : doc.start();
-    out.error(where, "YAML syntax error: " + e.msg);
+    std::string hint;
+    if (doc.tab_indented(e.mark.line) && e.msg.find("tab") == std::string::npos) {
+      hint = " (the line is indented with a tab; YAML indents with spaces only)";
+    }
+    out.error(where, "YAML syntax error: " + e.msg + hint);
     return result;
   } catch (const YAML::Exception& e) {
     out.error(doc.start(), std::string("YAML error: ") + e.what());
@@ -1345,18 +1425,20 @@ struct Loaded {
   std::vector<ProcessDraft> drafts;
   std::string indicators_path;  // empty when none
   std::string calendar_path;    // empty when none
+  bool check_text = false;      // see parse_file
 };
 
 void check_calls(const Loaded& l, Reporter& out);
 
-Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems) {
+Loaded parse_all(const SourceSet& sources, std::vector<Error>& problems, bool check_text = false) {
   Loaded l;
+  l.check_text = check_text;
   Reporter out(problems);
   std::map<std::string, std::string> process_paths;
   for (const auto& [path, text] : sources.files) {
     if (!is_yaml_path(path)) continue;
     Doc doc(path, display_name(sources, path), text);
-    Parsed p = parse_file(doc, text, out);
+    Parsed p = parse_file(doc, text, out, check_text);
     if (p.org) {
       if (l.org) {
         out.error(doc.start(), "a second org file; the org is already defined in " +
@@ -1448,6 +1530,7 @@ LoadedProcess finish(ProcessDraft& d, const SourceSet& sources, const Loaded& l,
                      const HandlerCatalog* handlers, const WorkingCalendar* calendar,
                      std::vector<Error>& problems) {
   loader_detail::ValidateContext ctx;
+  ctx.check_text = l.check_text;
   ctx.calendar = calendar;
   ctx.sources = &sources;
   ctx.org = org;
@@ -1481,7 +1564,7 @@ Error first_problem(std::vector<Error> problems) {
 
 LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers) {
   LoadReport report;
-  Loaded l = parse_all(sources, report.problems);
+  Loaded l = parse_all(sources, report.problems, /*check_text=*/true);
   if (l.org) {
     report.bundle.org = *l.org;
     report.bundle.org_source = sources.files.at(l.org_path);

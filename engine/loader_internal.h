@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -28,6 +29,16 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 
 // The name files have in error locations: root + "/" + path, or path.
 std::string display_name(const SourceSet& sources, const std::string& path);
+
+// Where a file stops being text a definition may hold, and why: malformed
+// UTF-8 (a UTF-16 file included), a NUL, or a control character YAML does
+// not allow (anything below U+0020 but tab, line feed and carriage return;
+// DEL; U+0080..U+009F but U+0085). nullopt when the whole text is clean.
+struct BadText {
+  size_t offset = 0;    // of the first offending byte
+  std::string message;  // one sentence, e.g. "invalid UTF-8 (byte 0xFF); save the file as UTF-8"
+};
+std::optional<BadText> find_bad_text(std::string_view text);
 
 // A name used at a place: a step target, a role, a form, a variable read.
 struct Ref {
@@ -76,6 +87,7 @@ struct ValidateContext {
   const std::map<std::string, std::string>* form_paths = nullptr;  // form key -> source path
   const HandlerCatalog* handlers = nullptr;
   const WorkingCalendar* calendar = nullptr;  // null: window names are not checked
+  bool check_text = false;  // instruction files must be UTF-8 text (see find_bad_text)
 };
 
 // Resolves the draft's references, completes d.process (forms, instructions,

@@ -1,5 +1,6 @@
 // read_sources: the only place the loader touches the file system.
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,10 @@ namespace reglament {
 namespace fs = std::filesystem;
 
 namespace {
+
+// Definition and instruction files are small (the bundled ones hold a few
+// KiB); a bigger one is refused unread rather than parsed for seconds.
+constexpr uintmax_t kMaxFileBytes = uintmax_t{1} << 20;
 
 bool has_suffix(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -34,6 +39,14 @@ std::string tidy(const fs::path& p) {
 }
 
 Status read_file(const fs::path& p, std::string& out) {
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(p, ec);
+  if (!ec && size > kMaxFileBytes) {
+    char mib[32];
+    std::snprintf(mib, sizeof mib, "%.1f MiB", static_cast<double>(size) / (1 << 20));
+    return make_error(ErrorCode::invalid,
+                      p.generic_string() + " is " + mib + "; a definition file may hold at most 1 MiB");
+  }
   std::ifstream in(p, std::ios::binary);
   if (!in) return make_error(ErrorCode::internal, "cannot read " + p.generic_string());
   std::ostringstream ss;
@@ -87,7 +100,21 @@ Result<Part> read_path(const std::string& given) {
   if (fs::is_directory(st)) {
     part.root = tidy(p);
     if (Status s = read_directory(p, part.files); !s.ok()) return s.error();
+    bool any_yaml = false;
+    for (const auto& [rel, text] : part.files) {
+      any_yaml = any_yaml || has_suffix(rel, ".yaml") || has_suffix(rel, ".yml");
+    }
+    if (!any_yaml) {
+      return make_error(ErrorCode::invalid, given + " holds no definition file (*.yaml or *.yml)");
+    }
     return part;
+  }
+  if (!fs::is_regular_file(st)) {
+    return make_error(ErrorCode::invalid, given + " is neither a regular file nor a directory");
+  }
+  if (!has_suffix(given, ".yaml") && !has_suffix(given, ".yml")) {
+    return make_error(ErrorCode::invalid,
+                      given + " is not a definition file; give *.yaml or *.yml files, or a directory");
   }
   // A single file: read its folder's org, calendar, forms and scripts as
   // context, so the file can be validated on its own.

@@ -192,11 +192,28 @@ struct Person {
   std::string login;
   std::string name;
   std::vector<std::string> roles;
+  std::vector<std::string> os_logins;  // `os_login:`: OS accounts that are this person (default: login)
+};
+
+// How the CLI learns who is acting (engine/access.h).
+enum class IdentityMode {
+  os_login,  // the person is the OS account's; --as may only name that person
+  asserted,  // --as is taken as typed (a single operator, the demo, tests)
+};
+
+// org.yaml `access:`: who administers and who audits (engine/access.h).
+struct Access {
+  IdentityMode identity = IdentityMode::os_login;
+  std::vector<std::string> admin;     // roles; empty: the roles that own a process
+  std::vector<std::string> auditors;  // roles that see and check every instance
+  std::optional<std::vector<std::string>> clients;  // roles that change the client database;
+                                                    // absent: everyone in the org
 };
 
 struct Org {
   std::vector<Role> roles;
   std::vector<Person> people;
+  Access access;
 
   const Role* role(std::string_view key) const;
   const Person* person(std::string_view login) const;

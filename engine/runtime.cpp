@@ -263,6 +263,7 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
   for (int attempt = 0;; ++attempt) {
     InstanceState state;
     Deployed def;
+    bool from_cache = false;
     if (starting) {
       // The process key travels outside the command body: it picks the
       // definition, and the new instance records it in InstanceStarted.
@@ -276,6 +277,7 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
       // Taken out: it is put back only once it is known to be current.
       state = std::move(cached->second);
       states_.erase(cached);
+      from_cache = true;
       auto d = store_.definition(state.process, state.version);
       if (!d.ok()) return d.error();
       def = std::move(*d);
@@ -306,6 +308,10 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
     Context ctx{*def.process, def.version, def.hash, given_org != nullptr ? *given_org : *fetched,
                 given_calendar != nullptr ? given_calendar : fetched_calendar.get()};
     auto events = decide(ctx, state, cmd);
+    // A refusal, or nothing to do, decided on the cached state proves
+    // nothing: only append checks that a state is current, and another
+    // process may have moved the instance on. Decide again on the log.
+    if (from_cache && (!events.ok() || events->empty())) continue;
     if (!events.ok()) {
       // Rejected: the state is as stored (or as cached, which append checks).
       if (state.exists()) remember(state);

@@ -1,6 +1,7 @@
 // Cross-reference and graph checks of a process draft (see loader_internal.h).
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <limits>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "engine/expr.h"
 #include "engine/loader_internal.h"
+#include "engine/utf8.h"
 
 namespace reglament::loader_detail {
 
@@ -269,6 +271,32 @@ std::string display_name(const SourceSet& sources, const std::string& path) {
   return sources.root.empty() ? path : sources.root + "/" + path;
 }
 
+std::optional<BadText> find_bad_text(std::string_view text) {
+  // yaml-cpp would quietly convert UTF-16 and UTF-32; the stored text and
+  // every column we report are UTF-8, so such a file is refused by name.
+  if (text.rfind("\xFF\xFE", 0) == 0 || text.rfind("\xFE\xFF", 0) == 0) {
+    return BadText{0, "the file is UTF-16 or UTF-32 (it starts with such a byte order mark); save it as UTF-8"};
+  }
+  char hex[16];
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    const int32_t cp = next_code_point(text, i);
+    if (cp < 0) {
+      std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[at]));
+      return BadText{at, std::string("invalid UTF-8 (byte ") + hex + "); save the file as UTF-8"};
+    }
+    if (cp == 0) return BadText{at, "a NUL byte; save the file as UTF-8 text (is it UTF-16?)"};
+    const bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F ||
+                         (cp >= 0x80 && cp <= 0x9F && cp != 0x85);
+    if (control) {
+      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+      return BadText{at, std::string("a control character (") + hex +
+                             "); only tab, line feed and carriage return may stand in a definition"};
+    }
+  }
+  return std::nullopt;
+}
+
 std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& ctx,
                                        std::vector<Error>& problems) {
   Process& p = d.process;
@@ -338,6 +366,11 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
       if (it == files.end()) {
         add(problems, sd.instructions.where,
             "instructions file " + quote(sd.instructions.name) + " does not exist");
+      } else if (auto bad = ctx.check_text ? find_bad_text(it->second) : std::nullopt) {
+        const auto line = 1 + std::count(it->second.begin(), it->second.begin() + bad->offset, '\n');
+        add(problems, sd.instructions.where,
+            "instructions file " + quote(sd.instructions.name) + ", line " + std::to_string(line) + ": " +
+                bad->message);
       } else {
         step.instructions = it->second;
         used.insert(it->first);

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "engine/sha256.h"
+#include "storage/refusals.h"
 #include "storage/schema_internal.h"
 
 namespace reglament {
@@ -395,6 +396,14 @@ class Auditor {
       }
     }
     done(q);
+  }
+
+  // The refusals' own hash chain (storage/refusals.h).
+  Status check_refusals() {
+    auto found = reglament::check_refusals(store_);
+    if (!found) return found.error();
+    for (const RefusalFinding& f : *found) add(AuditKind::changed, "", 0, f.message);
+    return {};
   }
 
   void check_protection() {
@@ -858,6 +867,7 @@ class Auditor {
 // Every check of verify_log, inside the caller's transaction.
 Status run_checks(Auditor& a, const VerifyOptions& options) {
   a.check_protection();
+  if (Status st = a.check_refusals(); !st.ok()) return st;
   a.check_definitions();
   if (options.instance.empty()) {
     const std::vector<std::string> ids = a.instance_ids();

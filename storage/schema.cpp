@@ -253,17 +253,32 @@ int stored_version(SQLite::Database& db) {
 }
 
 // Brings a database of an older schema up to kSchemaVersion, in one
-// transaction: all of it or none.
-void migrate(SQLite::Database& db) {
+// transaction: all of it or none. A file is first copied to
+// <path>.schema<N>.bak; when that fails, nothing is migrated.
+Status migrate(SQLite::Database& db, const std::string& path) {
   SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
   const int version = stored_version(db);  // again, under the lock: another process may have migrated
-  if (version >= kSchemaVersion) return;
+  if (version >= kSchemaVersion) return {};
+  // Under the write lock, so the backup is exactly the database migrated
+  // below, and a second process opening the file meanwhile waits, then finds
+  // it migrated and backs up nothing.
+  if (!is_memory_path(path)) {
+    Result<std::string> backup = backup_before_migration(path, version);
+    if (!backup) {
+      Error e = backup.error();
+      e.message = fmt::format("{} was left at schema {}, because its backup before migrating it to schema {} failed: {}",
+                              path, version, kSchemaVersion, e.message);
+      return e;  // the transaction rolls back: nothing was changed
+    }
+  }
   if (version < 2) db.exec(kSchemaV2);
   if (version < 3) create_v3(db);
+  if (version < 4) db.exec(kRefusalsSchema);
   SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
   q.bind(1, std::to_string(kSchemaVersion));
   q.exec();
   tx.commit();
+  return {};
 }
 
 void create_schema(SQLite::Database& db) {
@@ -273,6 +288,7 @@ void create_schema(SQLite::Database& db) {
   db.exec(kSchemaV1);
   db.exec(kSchemaV2);
   create_v3(db);
+  db.exec(kRefusalsSchema);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},
@@ -339,7 +355,7 @@ Status prepare_database(SQLite::Database& db, const std::string& path) {
     // in between; check what is there now.
     if (Status ours = check_ours(db, path); !ours) return ours;
   }
-  if (stored_version(db) < kSchemaVersion) migrate(db);
+  if (stored_version(db) < kSchemaVersion) return migrate(db, path);
   return {};
 }
 
@@ -361,6 +377,7 @@ std::vector<std::pair<std::string, std::string>> guard_triggers() {
   // Cut out of the schema texts, so the two cannot drift apart.
   std::vector<std::pair<std::string, std::string>> out = triggers_in(kSchemaV1);
   for (auto& t : crm_guard_triggers()) out.push_back(std::move(t));
+  for (auto& t : refusal_guard_triggers()) out.push_back(std::move(t));
   return out;
 }
 

@@ -3,6 +3,8 @@
 // it names SQLiteCpp types.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -21,7 +23,7 @@ class SqliteStore;
 namespace reglament::storage_internal {
 
 // The schema this build writes and reads. Stored in meta('schema_version').
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 // Stored in meta('application'); a file without it is someone else's database.
 inline constexpr std::string_view kApplication = "reglament";
 
@@ -39,6 +41,39 @@ Status create_private_file(const std::string& path);
 // Errors: invalid for the refusals above; conflict or internal from SQLite.
 Status prepare_database(SQLite::Database& db, const std::string& path);
 
+// ---- Copies made with SQLite's online backup (storage/backup.cpp) ------------
+
+// What a copy holds.
+struct CopyStats {
+  int64_t bytes = 0;  // size of the finished file
+  int64_t pages = 0;  // database pages copied
+};
+
+// Checks a finished copy (open at `copy`, its temporary name) before it is
+// moved into place; an error keeps it from ever appearing at the destination.
+using CopyCheck = std::function<Status(const std::string& copy)>;
+
+// Copies the database open on `source` to `dest` with SQLite's online backup
+// API, a few hundred pages per step. The copy is written to a temporary file
+// beside `dest` (created 0600), must pass PRAGMA integrity_check and then
+// `check`, and only then is linked to `dest`, which is never replaced: an
+// interrupted or refused copy leaves no file that looks complete.
+// REQUIRES: `source` has no write transaction open (SQLite refuses to back up
+// a connection in the middle of one).
+// Errors: invalid (`dest` exists, or its directory does not); integrity (the
+// copy fails the integrity check, or `check`'s own errors); conflict (the
+// source stayed busy); internal (the file system, SQLite).
+Result<CopyStats> copy_database(SQLite::Database& source, const std::string& dest, const CopyCheck& check);
+
+// Before an existing file is migrated from schema `from_version`: copies
+// `path` as it is now to `<path>.schema<N>.bak` (`<path>.schema<N>.1.bak`, .2,
+// ... when that name is taken; none is ever overwritten), through a
+// connection of its own. The caller holds the write lock, so the copy is
+// exactly what is about to be migrated. Answers the backup's file name.
+// Errors: those of copy_database; integrity when the copy is not of schema
+// `from_version`.
+Result<std::string> backup_before_migration(const std::string& path, int from_version);
+
 // An SQLiteCpp exception as an Error: busy/locked become `conflict` (the
 // caller may try again), everything else `internal`, naming `path`.
 Error sqlite_error(const SQLite::Exception& e, const std::string& path);
@@ -47,6 +82,11 @@ Error sqlite_error(const SQLite::Exception& e, const std::string& path);
 // creates them: name -> SQL text as sqlite_master holds it. The audit checks
 // that each is present and unaltered.
 std::vector<std::pair<std::string, std::string>> guard_triggers();
+// Schema version 4: the refusals table (storage/refusals.cpp), and the
+// triggers that keep it append-only.
+extern const char* const kRefusalsSchema;
+std::vector<std::pair<std::string, std::string>> refusal_guard_triggers();
+
 // The CREATE TRIGGER statements of a schema text, as guard_triggers() gives them.
 std::vector<std::pair<std::string, std::string>> triggers_in(std::string_view schema);
 

@@ -105,6 +105,15 @@ struct LinkRow {
   bool returned = false;
 };
 
+// A finished, verified backup (`reglament backup`).
+struct BackupReport {
+  std::string path;        // where the copy is
+  int64_t bytes = 0;       // its size
+  int64_t pages = 0;       // database pages copied
+  int64_t instances = 0;   // instances the audit of the copy checked
+  int64_t events = 0;      // events it checked
+};
+
 struct StoreAccess;
 
 class SqliteStore : public EventStore {
@@ -180,6 +189,16 @@ class SqliteStore : public EventStore {
   // full (synchronous=FULL) syncs the log at every commit.
   enum class Durability { normal, full };
   Status set_durability(Durability durability);
+
+  // Copies the database to the new file `dest` with SQLite's online backup
+  // (writers are held up for one step of a few hundred pages at most), then
+  // proves the copy: PRAGMA integrity_check, and the copy opened as a
+  // reglament database passes the whole audit (verify_log). Only then does
+  // `dest` appear (0600); until then the copy has a temporary name beside it,
+  // removed on failure. Defined in storage/backup.cpp.
+  // Errors: invalid (`dest` exists, or its directory does not); integrity
+  // (the copy does not verify — nothing is left at `dest`); conflict, internal.
+  Result<BackupReport> backup(const std::string& dest);
 
   // ---- The client database (engine/crm.h; storage/README.md) ---------------
   // A read-only view of the committed client database, valid as long as the

@@ -104,9 +104,10 @@ class Env {
   const std::string& db() const { return db_; }
   std::filesystem::path dir() const { return dir_; }
 
-  // `reglament --db DB --now NOW args...`
+  // `reglament --db DB --now NOW --as sidorova args...`: the process owner
+  // (the administrator of the bundled org) unless args say --as someone.
   Run rg(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
-    std::vector<std::string> full{"--db", db_, "--now", now};
+    std::vector<std::string> full{"--db", db_, "--now", now, "--as", "sidorova"};
     full.insert(full.end(), args.begin(), args.end());
     return run_program(REGLAMENT_BIN, full, env);
   }

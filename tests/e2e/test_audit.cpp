@@ -375,7 +375,7 @@ TEST_CASE("seal prints the digest line and refuses a log that does not verify") 
   CHECK(contains(r.out, " (3 instances, 13 events, at 2026-11-24T09:00:00+03:00)\n"));
   // the same log gives the same digest
   CHECK(seal(env) == r.out.substr(6, 64));
-  Json list = env.json("ivanova", {"seal", "--list"});
+  Json list = env.json("orlov", {"seal", "--list"});
   CHECK(list.as_array().size() == 2);
 
   tamper(env.db(), "UPDATE tasks SET claimed_by = 'orlov' WHERE task = '1.3'");

@@ -114,7 +114,7 @@ TEST_CASE("3.1 incoming request from a VIP customer goes through 3.1.2-3.1.5") {
   std::string id = start(env, "incoming-request", {"client=ООО «Ромашка»", "vip=true"});
   work(env, id, {{"reason", "order"}});
   check_walk(env, id, {"3.1.1", "3.1.2", "3.1.3", "3.1.4", "3.1.5", "3.1.9", "3.1.10", "3.1.11"});
-  Json outbox = env.json("ivanova", {"outbox"});
+  Json outbox = env.json("orlov", {"outbox"});
   REQUIRE(outbox.as_array().size() == 1);
   CHECK(contains(outbox.as_array()[0].dump(), "sales-center"));
   CHECK(contains(outbox.as_array()[0].dump(), "ООО «Ромашка»"));

@@ -161,7 +161,7 @@ TEST_CASE("deploying an unchanged bundle is a no-op and a changed file becomes a
   Env env;
   Json defs = env.json("ivanova", {"definitions"});
   REQUIRE(defs.as_array().size() == 5);
-  Json again = env.json("ivanova", {"deploy", REGLAMENT_SOURCE_DIR "/processes"});
+  Json again = env.json("sidorova", {"deploy", REGLAMENT_SOURCE_DIR "/processes"});
   for (const auto& d : again.as_array()) CHECK(d.get("changed") == Json(false));
 
   // A running instance stays on version 1 when version 2 is deployed.
@@ -173,7 +173,7 @@ TEST_CASE("deploying an unchanged bundle is a no-op and a changed file becomes a
   REQUIRE(pos != std::string::npos);
   text.replace(pos, std::string("Внести данные в отчетные формы").size(), "Внести данные в отчётные формы");
   std::ofstream((copy / "incoming-request.yaml").string(), std::ios::trunc) << text;
-  Json deployed = env.json("ivanova", {"deploy", copy.string()});
+  Json deployed = env.json("sidorova", {"deploy", copy.string()});
   int changed = 0;
   for (const auto& d : deployed.as_array())
     if (d.get("changed") == Json(true)) {

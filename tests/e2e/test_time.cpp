@@ -70,7 +70,7 @@ TEST_CASE("3.4.5: the 24-hour deadline passes and the escalation reaches the dep
   CHECK(escalated.str("priority") == "urgent");
   CHECK(escalated.get("overdue") == Json(true));
   CHECK(strings(escalated.get("roles")) == std::vector<std::string>{"deputy-director"});
-  Json outbox = env.json("ivanova", {"outbox"});
+  Json outbox = env.json("orlov", {"outbox"});
   CHECK(contains(outbox.dump(), "Просрочено уведомление клиента ООО «Ромашка» о рекламации (шаг 3.4.5, срок 2026-11-24T11:00:00+03:00)"));
   CHECK(events_of(env, id, "DeadlinePassed").size() == 1);
   CHECK(events_of(env, id, "TaskReassigned").size() == 1);

@@ -28,6 +28,8 @@ std::string temp_db(const char* name) {
 void downgrade_to_v2(const std::string& path) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec(
+      "DROP TRIGGER refusals_append_only_update; DROP TRIGGER refusals_append_only_delete;"
+      "DROP TABLE refusals;"
       "DROP TRIGGER client_log_append_only_update; DROP TRIGGER client_log_append_only_delete;"
       "DROP TABLE client_log; DROP TABLE report_entries; DROP TABLE items; DROP TABLE complaints;"
       "DROP TABLE requests; DROP TABLE contacts; DROP TABLE clients; DROP TABLE links;"
@@ -36,7 +38,7 @@ void downgrade_to_v2(const std::string& path) {
       "INSERT INTO documents (name, source, deployed_at) VALUES ('marker', 'kept', '2026-11-23T10:00:00+03:00');");
 }
 
-TEST_CASE("a schema 2 file is migrated to schema 3 in place, keeping its data") {
+TEST_CASE("a schema 2 file is migrated to the current schema in place, keeping its data") {
   const std::string path = temp_db("v2.db");
   {
     auto store = SqliteStore::open(path);
@@ -50,10 +52,10 @@ TEST_CASE("a schema 2 file is migrated to schema 3 in place, keeping its data") 
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().message);
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
-  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "3");
+  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "4");
   CHECK(raw.execAndGet("SELECT source FROM documents WHERE name = 'marker'").getString() == "kept");
   for (const char* table : {"clients", "contacts", "requests", "complaints", "items", "report_entries", "client_log",
-                            "links"})
+                            "links", "refusals"})
     CHECK_MESSAGE(raw.tableExists(table), table);
   CHECK(raw.execAndGet("SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN ('incident', 'retry_at')")
             .getInt() == 2);

@@ -1,0 +1,2 @@
+# error: printed invalid JSON on stdout
+echo '{not json'

@@ -1,0 +1,2 @@
+# error: was killed by signal 9
+kill -9 $$

@@ -1,0 +1,2 @@
+# error: unexpected text after the value
+echo '{"stolen": "yes"} and more'
