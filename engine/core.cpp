@@ -403,7 +403,8 @@ Result<JsonObject> typed_values(const std::vector<Field>& fields, const JsonObje
                                 std::string_view what) {
   JsonObject out;
   for (const auto& [name, value] : given) {
-    auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == name; });
+    // Captured by name: clang 14 (the fuzz build) cannot capture a structured binding.
+    auto it = std::find_if(fields.begin(), fields.end(), [&name = name](const Field& f) { return f.name == name; });
     if (it == fields.end()) {
       std::vector<std::string> names;
       for (const auto& f : fields) names.push_back(f.name);

@@ -18,7 +18,11 @@ struct ExprNode {
   Op op = Op::literal;
   Json value;                 // literal
   std::string name;           // variable name, or operator text for errors
-  int column = 0;             // 1-based column of the operator or value
+  size_t offset = 0;          // byte offset of the operator or value in the text (errors
+                              // turn it into a column; computing that for every node
+                              // would make parsing quadratic)
+  // Operands; `all` and `any` hold the whole chain `a and b and c`, so a long
+  // chain is a wide node, not a deep one (evaluation and destruction recurse).
   std::vector<std::unique_ptr<ExprNode>> kids;
 };
 
@@ -234,36 +238,32 @@ class Parser {
     auto n = std::make_unique<Node>();
     n->op = op;
     n->name = at.text;
-    n->column = column_of(source_, at.offset);
+    n->offset = at.offset;
     return n;
   }
 
   NodePtr parse_or(int depth) {
-    NodePtr left = parse_and(depth);
-    while (!failed_ && is_keyword("or")) {
-      const Token op = take();
-      NodePtr right = parse_and(depth);
-      if (failed_) return nullptr;
-      NodePtr n = make(Node::Op::any, op);
-      n->kids.push_back(std::move(left));
-      n->kids.push_back(std::move(right));
-      left = std::move(n);
-    }
-    return failed_ ? nullptr : std::move(left);
+    return parse_chain(depth, "or", Node::Op::any, &Parser::parse_and);
   }
 
   NodePtr parse_and(int depth) {
-    NodePtr left = parse_not(depth);
-    while (!failed_ && is_keyword("and")) {
-      const Token op = take();
-      NodePtr right = parse_not(depth);
+    return parse_chain(depth, "and", Node::Op::all, &Parser::parse_not);
+  }
+
+  // operand (keyword operand)*, as one node holding every operand.
+  NodePtr parse_chain(int depth, std::string_view keyword, Node::Op op, NodePtr (Parser::*operand)(int)) {
+    NodePtr first = (this->*operand)(depth);
+    if (failed_) return nullptr;
+    if (!is_keyword(keyword)) return first;
+    NodePtr n = make(op, peek());
+    n->kids.push_back(std::move(first));
+    while (is_keyword(keyword)) {
+      take();
+      NodePtr next = (this->*operand)(depth);
       if (failed_) return nullptr;
-      NodePtr n = make(Node::Op::all, op);
-      n->kids.push_back(std::move(left));
-      n->kids.push_back(std::move(right));
-      left = std::move(n);
+      n->kids.push_back(std::move(next));
     }
-    return failed_ ? nullptr : std::move(left);
+    return n;
   }
 
   NodePtr parse_not(int depth) {
@@ -495,15 +495,15 @@ class Evaluator {
       }
       case Node::Op::all:
       case Node::Op::any: {
-        Result<Json> left = eval(*n.kids[0]);
-        if (!left) return left;
-        const bool l = truthy(*left);
-        // Short-circuit: the right side is not evaluated (and cannot fail).
-        if (n.op == Node::Op::all && !l) return Json(false);
-        if (n.op == Node::Op::any && l) return Json(true);
-        Result<Json> right = eval(*n.kids[1]);
-        if (!right) return right;
-        return Json(truthy(*right));
+        // Left to right, short-circuit: the operands after the one that
+        // decides are not evaluated (and cannot fail).
+        const bool decisive = n.op == Node::Op::any;
+        for (const auto& kid : n.kids) {
+          Result<Json> v = eval(*kid);
+          if (!v) return v;
+          if (truthy(*v) == decisive) return Json(decisive);
+        }
+        return Json(!decisive);
       }
       case Node::Op::eq:
       case Node::Op::ne: {
@@ -530,7 +530,7 @@ class Evaluator {
           return make_error(ErrorCode::invalid,
                             fmt::format("cannot compare a {} with a {} using \"{}\" in condition \"{}\"",
                                         type_name(a), type_name(b), n.name, text_),
-                            Location{"", 1, n.column});
+                            Location{"", 1, column_of(text_, n.offset)});
         }
         const int c = order(a, b);
         switch (n.op) {
