@@ -61,11 +61,11 @@ inline Org org() {
   Org o;
   o.roles = {{"manager", "Менеджер"}, {"deputy-director", "Зам. директора"}, {"legal", "Юрист"},
              {"director", "Директор"}, {"sales-center", "Центр продаж"}};
-  o.people = {{"ivanova", "Иванова", {"manager"}},
-              {"petrov", "Петров", {"manager"}},
-              {"sidorova", "Сидорова", {"deputy-director"}},
-              {"kuznetsov", "Кузнецов", {"legal"}},
-              {"orlov", "Орлов", {"director"}}};
+  o.people = {{"ivanova", "Иванова", {"manager"}, {}},
+              {"petrov", "Петров", {"manager"}, {}},
+              {"sidorova", "Сидорова", {"deputy-director"}, {}},
+              {"kuznetsov", "Кузнецов", {"legal"}, {}},
+              {"orlov", "Орлов", {"director"}, {}}};
   return o;
 }
 
