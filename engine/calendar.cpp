@@ -418,10 +418,18 @@ int64_t TimeZone::to_utc(const CivilDate& date, int64_t seconds_of_day) const {
   auto it = std::upper_bound(transitions_.begin(), transitions_.end(), a,
                              [](int64_t t, const Transition& tr) { return t < tr.at; });
   for (; it != transitions_.end() && it->at <= b; ++it) changes.push_back({it->at, it->offset});
-  if (rule_ && rule_->has_dst) {
-    int64_t rule_from = transitions_.empty() ? std::numeric_limits<int64_t>::min() : transitions_.back().at;
-    for (const Change& c : rule_changes_around(*rule_, a, b)) {
-      if (c.at > a && c.at <= b && c.at > rule_from) changes.push_back(c);
+  if (rule_ && (transitions_.empty() || transitions_.back().at < b)) {
+    // offset_at follows the rule from just after the last transition. A
+    // file whose rule does not continue that transition's offset changes
+    // the offset there too (RFC 8536 asks for consistency; the bytes may
+    // not keep it), so that instant is a change like the rule's own.
+    const int64_t rule_start =
+        transitions_.empty() ? std::numeric_limits<int64_t>::min() : transitions_.back().at + 1;
+    if (rule_start > a) changes.push_back({rule_start, rule_offset(*rule_, rule_start)});
+    if (rule_->has_dst) {
+      for (const Change& c : rule_changes_around(*rule_, a, b)) {
+        if (c.at > a && c.at <= b && c.at > rule_start) changes.push_back(c);
+      }
     }
   }
   // Each piece [changes[i].at, changes[i+1].at) has one offset; the first
@@ -462,13 +470,34 @@ struct DayPeriods {
   int n = 0;
 };
 
+// The first instant at which the local time is `seconds` into `d` or later.
+// That is to_utc's answer when the local time exists; a skipped one is read
+// by to_utc with the offset before the jump, which lands later than the jump
+// itself (in another day's working hours when a whole day is skipped, as
+// Pacific/Apia skipped 2011-12-30), so here it is the instant of the jump.
+int64_t first_instant_from(const TimeZone& z, const CivilDate& d, int64_t seconds) {
+  const int64_t local = civil_to_days(d) * kDay + seconds;
+  const int64_t u = z.to_utc(d, seconds);
+  if (u + z.offset_at(u) <= local) return u;  // it exists (or a jump back repeats it)
+  // The local time at u is past `local`; three days earlier it was before
+  // it (offsets stay within ±26 hours). Bisect for the jump.
+  int64_t lo = u - 3 * kDay, hi = u;
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (mid + z.offset_at(mid) >= local ? hi : lo) = mid;
+  }
+  return hi;
+}
+
 DayPeriods periods_of(const WorkingCalendar& c, int64_t day) {
   DayPeriods out;
   CivilDate d = days_to_civil(day);
   if (!c.is_working_day(d)) return out;
+  // The instants whose local time lies in [from, to) of this day; a part
+  // that a jump forward skips has none.
   auto add = [&](int64_t from, int64_t to) {
     if (to <= from) return;
-    int64_t a = c.zone.to_utc(d, from), b = c.zone.to_utc(d, to);
+    int64_t a = first_instant_from(c.zone, d, from), b = first_instant_from(c.zone, d, to);
     if (b > a) out.p[out.n++] = {a, b};
   };
   if (c.lunch) {

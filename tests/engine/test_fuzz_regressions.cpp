@@ -6,13 +6,16 @@
 
 #include <chrono>
 #include <climits>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/calendar.h"
 #include "engine/core.h"
 #include "engine/expr.h"
 #include "engine/json.h"
+#include "engine/time.h"
 #include "tests/engine/fixtures.h"
 
 namespace reglament {
@@ -169,6 +172,105 @@ TEST_CASE("errors after a long chain still name the column, counted in character
   Result<Json> v = eval(*e, JsonObject{{"a", Json(true)}, {"n", Json(int64_t{1})}});
   REQUIRE_FALSE(v.ok());
   CHECK(v.error().where.column == 3000 * 6 + 3);
+}
+
+// Found by fuzz_tzif: a TZif file (Asia/Kathmandu with two bytes changed)
+// whose last transition, at 2038-01-19T03:14:07Z, goes to offset 0 while its
+// footer's rule says +05:45. offset_at follows the rule after the last
+// transition, but to_utc did not see that change (it only added the rule's
+// own daylight-saving changes), so a local time after it was read with
+// offset 0: 20 700 s late.
+TEST_CASE("to_utc agrees with offset_at where a TZif rule takes over from a last transition it does not continue") {
+  static const unsigned char kTzif[] = {
+    0x54, 0x5a, 0x69, 0x66, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10, 0xa1, 0xf2, 0x7d, 0x84,
+    0x1e, 0x18, 0x30, 0xa8, 0x7f, 0xff, 0xff, 0xff, 0x01, 0x02, 0x02, 0x00, 0x00, 0x4f, 0xfc, 0x00,
+    0x00, 0x00, 0x00, 0x4d, 0x58, 0x00, 0x04, 0x00, 0x00, 0x50, 0xdc, 0x00, 0x0a, 0x4c, 0x4d, 0x54,
+    0x00, 0x2b, 0x30, 0x35, 0x33, 0x30, 0x00, 0x2b, 0x30, 0x35, 0x34, 0x35, 0x00, 0x54, 0x5a, 0x69,
+    0x66, 0x32, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x03, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x10, 0xff, 0xff, 0xff, 0xff, 0xa1, 0xf2, 0x7d,
+    0x84, 0x00, 0x00, 0x00, 0x00, 0x1e, 0x18, 0x30, 0xa8, 0x00, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff,
+    0xff, 0x01, 0x02, 0x02, 0x00, 0x00, 0x4f, 0xfc, 0x00, 0x00, 0x00, 0x00, 0x4d, 0x58, 0x00, 0x04,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x2b, 0x30, 0x35, 0x34, 0x35, 0x00, 0x0a, 0x3c, 0x2b, 0x30, 0x35, 0x34, 0x35, 0x3e, 0x2d, 0x35,
+    0x3a, 0x34, 0x35, 0x0a,
+  };
+  Result<TimeZone> z =
+      TimeZone::from_tzif("Fuzz/Kathmandu", std::string_view(reinterpret_cast<const char*>(kTzif), sizeof kTzif));
+  REQUIRE(z.ok());
+  CHECK(z->offset_at(2147483647) == 0);
+  CHECK(z->offset_at(2147483648) == 20700);
+  for (int64_t utc : {int64_t{2147483000}, int64_t{2147483647}, int64_t{2147483648}, int64_t{2147484629},
+                      int64_t{2147500000}, int64_t{2147700000}}) {
+    const CivilDate d = z->local_date(utc);
+    const int64_t s = z->local_seconds(utc);
+    CHECK_MESSAGE(z->to_utc(d, s) == utc, "at " << utc);
+  }
+  // A local time in the gap the jump forward skips is read with the offset
+  // before the jump, as documented.
+  const int64_t skipped = 2147483648 + 600;  // local 2038-01-19T03:24:08, skipped
+  CHECK(z->to_utc(days_to_civil(skipped / 86400), skipped % 86400) == skipped);
+}
+
+// A version-1 TZif file: one transition at `at` from offset `before` to
+// `after` (seconds east of UTC).
+std::string tzif_v1(int32_t at, int32_t before, int32_t after) {
+  std::string b = "TZif";
+  b.append(16, '\0');  // version 1, reserved
+  auto u32 = [&](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((v >> shift) & 0xFF);
+  };
+  for (uint32_t count : {0u, 0u, 0u, 1u, 2u, 4u}) u32(count);  // isut, isstd, leap, time, type, char
+  u32(static_cast<uint32_t>(at));
+  b += '\1';  // the transition goes to type 1
+  for (int32_t offset : {before, after}) {
+    u32(static_cast<uint32_t>(offset));
+    b += '\0';  // isdst
+    b += '\0';  // designation index
+  }
+  b.append("LMT", 4);
+  return b;
+}
+
+// Found by fuzz_tzif (reduced here to the one transition that matters): a
+// zone that jumps from +01:00 to +20:12:16 at 1916-04-30T22:00Z skips the
+// whole working day of Monday 1916-05-01. The working periods of that day
+// were computed with to_utc, which reads a skipped local time with the offset
+// before the jump and so lands after it, in Tuesday's night: the next
+// working moment after Sunday evening was Tuesday 04:12 local, which is not
+// working time.
+TEST_CASE("a working day that a jump forward skips has no working time, and the next one is found") {
+  Result<TimeZone> z = TimeZone::from_tzif("Fuzz/Jump", tzif_v1(-1693706400, 3600, 72736));
+  REQUIRE(z.ok());
+  WorkingCalendar cal = default_calendar();
+  cal.zone = *z;
+  cal.lunch = std::pair<int64_t, int64_t>{13 * 3600, 14 * 3600};
+  const int64_t sunday_evening = -1693716190;  // 1916-04-30 21:16:50 local (+01:00)
+  const int64_t tuesday_nine = civil_to_days(CivilDate{1916, 5, 2}) * 86400 + 9 * 3600 - 72736;
+  CHECK(cal.next_working_moment(sunday_evening) == tuesday_nine);
+  CHECK(cal.is_working_time(tuesday_nine));
+  CHECK_FALSE(cal.is_working_time(tuesday_nine - 1));
+  CHECK(cal.add_working_seconds(sunday_evening, 3600) == tuesday_nine + 3600);
+}
+
+// The same in a real zone: Samoa skipped Friday 2011-12-30 (UTC-10 to UTC+14).
+TEST_CASE("in Pacific/Apia the skipped Friday 2011-12-30 adds no working time and Saturday stays a day off") {
+  Result<std::string> bytes = read_system_zone("Pacific/Apia");
+  if (!bytes.ok()) {
+    MESSAGE("tzdata has no Pacific/Apia: " << bytes.error().message);
+    return;
+  }
+  Result<TimeZone> z = TimeZone::from_tzif("Pacific/Apia", *bytes);
+  REQUIRE(z.ok());
+  WorkingCalendar cal = default_calendar();
+  cal.zone = *z;
+  const int64_t thursday_evening = 1325224800;  // 2011-12-29 20:00 local (-10:00)
+  const int64_t monday_nine = 1325444400;       // 2012-01-02 09:00 local (+14:00)
+  CHECK(cal.next_working_moment(thursday_evening) == monday_nine);
+  // Thursday 17:00 + 2 working hours: 17:00-18:00 on Thursday, then Monday 09:00-10:00.
+  CHECK(cal.add_working_seconds(1325214000, 2 * 3600) == monday_nine + 3600);
 }
 
 }  // namespace reglament
