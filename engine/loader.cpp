@@ -40,6 +40,9 @@ namespace {
 constexpr int kMaxDepth = 64;
 // Aliases can make a small text expand into a huge tree; stop walking there.
 constexpr size_t kMaxNodes = 100000;
+// ... and of text in its scalars, counted the same way: an alias repeating a
+// long scalar costs its length each time it is read.
+constexpr size_t kMaxScalarBytes = size_t{8} << 20;
 
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
@@ -208,12 +211,14 @@ class TreeChecker {
       fatal_ = true;
       return;
     }
+    if (n.IsScalar() && !count_text(n)) return;
     if (n.IsSequence()) {
       for (const auto& item : n) walk(item, depth + 1);
     } else if (n.IsMap()) {
       std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : n) {
         const YAML::Node& key = kv.first;
+        if (key.IsScalar() && !count_text(key)) return;
         if (!key.IsScalar()) {
           out_.error(doc_.at(key), "a mapping key must be text");
         } else {
@@ -229,9 +234,21 @@ class TreeChecker {
     }
   }
 
+  // Adds a scalar's length to the text read so far; false (reported) past
+  // the limit.
+  bool count_text(const YAML::Node& scalar) {
+    if ((scalar_bytes_ += scalar.Scalar().size()) <= kMaxScalarBytes) return true;
+    out_.error(doc_.at(scalar), "the document is too large (more than " +
+                                    std::to_string(kMaxScalarBytes >> 20) +
+                                    " MiB of text once aliases are expanded)");
+    fatal_ = true;
+    return false;
+  }
+
   const Doc& doc_;
   Reporter& out_;
   size_t nodes_ = 0;
+  size_t scalar_bytes_ = 0;
   bool fatal_ = false;
 };
 

@@ -246,10 +246,17 @@ std::string normalize_relative(std::string path) {
 }  // namespace
 
 std::string quote(std::string_view s) {
+  constexpr int kShown = 60;  // characters
+  size_t cut = 0;
+  int shown = 0;
+  while (cut < s.size() && shown < kShown) {
+    next_code_point(s, cut);  // a stray byte counts as one character
+    ++shown;
+  }
   std::string out = "\"";
-  out.append(s);
-  out += '"';
-  return out;
+  out.append(s.substr(0, cut));
+  if (cut == s.size()) return out + '"';
+  return out + "…\" (" + std::to_string(s.size()) + " bytes)";
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
@@ -257,6 +264,10 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   int best_distance = 3;
   for (const auto& c : candidates) {
     if (c == word) continue;
+    // The distance is at least the difference in length: a long word is
+    // not compared character by character with every short candidate.
+    const size_t longer = std::max(c.size(), word.size()), shorter = std::min(c.size(), word.size());
+    if (longer - shorter >= static_cast<size_t>(best_distance)) continue;
     int dist = edit_distance(word, c);
     if (dist < best_distance) {
       best = &c;

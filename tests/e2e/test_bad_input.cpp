@@ -308,6 +308,8 @@ void check_definition_refusal(const Run& r, const DefinitionCase& c, const fs::p
   if (c.exit == 0) return;
   std::vector<std::string> lines = lines_of(r.err);
   CHECK_MESSAGE((!lines.empty() && lines.back().rfind("reglament: ", 0) == 0), "stderr: " << r.err);
+  // A message names a long value by its start: no case needs pages of it.
+  CHECK_MESSAGE(r.err.size() < 16 * 1024, "stderr has " << r.err.size() << " bytes: " << r.err.substr(0, 2000));
   for (const Expected& x : c.problems) {
     CHECK_MESSAGE(reports(r.err, bundle, x), "expected "
                                                  << (x.file.empty() ? "" : x.file + ":" + std::to_string(x.line) +
@@ -382,6 +384,16 @@ std::vector<Generated> generated_cases() {
          return s + "steps: *a20\n";
        },
        "the document is too large"},
+      // Few nodes, but a 200 KB scalar repeated 100 times by aliases: 20 MB
+      // of text to read (found by fuzz_loader as 2 GB of memory).
+      {"alias-long-text", [] {
+         return kHead + std::string("a: &a ") + repeat("x", 200000) + "\nb: &b [" + repeat("*a, ", 9) +
+                "*a]\nc: &c [" + repeat("*b, ", 9) + "*b]\ndescription: *c\n";
+       },
+       "MiB of text once aliases are expanded"},
+      // A 500 KB unknown key is named by its first 60 characters, not echoed.
+      {"long-unknown-key", [] { return std::string(kHead) + "? " + repeat("ключ", 125000) + "\n: 1\n"; },
+       "unknown key \"" + repeat("ключ", 15) + "…\" (1000000 bytes)"},
   };
 }
 
