@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "engine/access.h"
+#include "engine/utf8.h"
 #include "storage/refusals.h"
 
 namespace reglament {
@@ -256,14 +257,40 @@ static std::string& last_failure_text() {
 
 const std::string& last_failure() { return last_failure_text(); }
 
+std::string shorten_quoted(std::string_view message) {
+  constexpr int kShown = 60;  // characters
+  std::string out;
+  size_t i = 0;
+  while (i < message.size()) {
+    const size_t open = message.find('"', i);
+    const size_t close = open == std::string_view::npos ? open : message.find('"', open + 1);
+    if (close == std::string_view::npos) break;
+    out.append(message.substr(i, open + 1 - i));
+    const std::string_view value = message.substr(open + 1, close - open - 1);
+    size_t cut = 0;
+    for (int shown = 0; cut < value.size() && shown < kShown; ++shown) next_code_point(value, cut);
+    out.append(value.substr(0, cut));
+    if (cut < value.size()) {
+      out += fmt::format("…\" ({} bytes)", value.size());
+    } else {
+      out += '"';
+    }
+    i = close + 1;
+  }
+  out.append(message.substr(std::min(i, message.size())));
+  return out;
+}
+
 int fail(const Error& e) {
-  last_failure_text() = e.message;
+  Error shown = e;
+  shown.message = shorten_quoted(e.message);
+  last_failure_text() = shown.message;
   // A place in a definition file leads the line, as compilers do, so editors
   // can jump to it; everything else is prefixed with the program's name.
-  if (e.where.known()) {
-    std::cerr << e.str() << '\n';
+  if (shown.where.known()) {
+    std::cerr << shown.str() << '\n';
   } else {
-    std::cerr << "reglament: " << e.message << '\n';
+    std::cerr << "reglament: " << shown.message << '\n';
   }
   return exit_code(e.code);
 }
@@ -405,26 +432,11 @@ std::string short_time(const std::string& ts) {
 
 namespace {
 
-// Decodes one UTF-8 code point at `i`, advancing it; an invalid byte decodes
-// as itself (one column) so that bad input still lines up.
-char32_t next_code_point(std::string_view s, size_t& i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-  if (len == 0 || i + len > s.size()) {
-    ++i;
-    return c;
-  }
-  char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-  for (int k = 1; k < len; ++k) {
-    unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc >> 6) != 0x2) {
-      ++i;
-      return c;
-    }
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  i += len;
-  return cp;
+// The code point at `i` (advancing it) for width: an invalid byte counts as
+// U+FFFD, one column, so that bad input still lines up.
+char32_t displayed_code_point(std::string_view s, size_t& i) {
+  const int32_t cp = next_code_point(s, i);
+  return cp < 0 ? U'\uFFFD' : static_cast<char32_t>(cp);
 }
 
 int code_point_width(char32_t cp) {
@@ -453,7 +465,7 @@ int code_point_width(char32_t cp) {
 
 int display_width(std::string_view s) {
   int w = 0;
-  for (size_t i = 0; i < s.size();) w += code_point_width(next_code_point(s, i));
+  for (size_t i = 0; i < s.size();) w += code_point_width(displayed_code_point(s, i));
   return w;
 }
 
@@ -465,7 +477,7 @@ std::string truncate_display(std::string_view s, int width) {
   size_t i = 0, keep = 0;
   while (i < s.size()) {
     size_t start = i;
-    int w = code_point_width(next_code_point(s, i));
+    int w = code_point_width(displayed_code_point(s, i));
     if (used + w > width - 1) {
       i = start;
       break;

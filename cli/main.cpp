@@ -133,12 +133,12 @@ int main(int argc, char** argv) {
       for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
         if (sub->check_name(arg)) known = true;
       if (!known) {
-        std::cerr << "reglament: unknown command \"" << arg << "\"; see reglament --help\n";
+        std::cerr << shorten_quoted("reglament: unknown command \"" + arg + "\"; see reglament --help") << '\n';
         return kExitInvalid;
       }
       break;
     }
-    std::cerr << "reglament: " << e.what() << "; see reglament --help\n";
+    std::cerr << shorten_quoted(std::string("reglament: ") + e.what() + "; see reglament --help") << '\n';
     return kExitInvalid;
   }
 

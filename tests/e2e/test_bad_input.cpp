@@ -146,7 +146,8 @@ void check_refusal(const Run& r, int exit, const std::string& message) {
     return;
   }
   std::vector<std::string> lines = lines_of(r.err);
-  CHECK_MESSAGE(lines.size() == 1, "expected one line on stderr:\n" << r.err);
+  CHECK_MESSAGE(lines.size() == 1, "expected one line on stderr:\n" << r.err.substr(0, 2000));
+  CHECK_MESSAGE(r.err.size() < 1024, "stderr has " << r.err.size() << " bytes: " << r.err.substr(0, 2000));
   CHECK_MESSAGE(r.err.rfind("reglament: ", 0) == 0, "stderr: " << r.err);
   CHECK_MESSAGE(contains(r.err, message), "expected \"" << message << "\" in:\n" << r.err);
 }
