@@ -314,6 +314,7 @@ std::string seal_digest(const SealContent& seal) {
   }
   for (const SealedDefinition& d : defs)
     text += fmt::format("definition {} {} {}\n", d.process, d.version, d.hash);
+  if (seal.refusals) text += fmt::format("refusals {} {}\n", seal.refusals->seq, seal.refusals->hash);
   text += fmt::format("instances {} events {}\n", heads.size(), events);
   return sha256_hex(text);
 }
@@ -338,6 +339,12 @@ Json encode_seal(const SealContent& seal) {
   Json j = Json::object();
   j["instances"] = Json(std::move(heads));
   j["definitions"] = Json(std::move(defs));
+  if (seal.refusals) {
+    Json r = Json::object();
+    r["seq"] = Json(seal.refusals->seq);
+    r["hash"] = Json(seal.refusals->hash);
+    j["refusals"] = std::move(r);
+  }
   return j;
 }
 
@@ -353,6 +360,11 @@ Result<SealContent> decode_seal(const Json& j) {
     if (!d.get("process").is_string() || !d.get("version").is_integer() || !d.get("hash").is_string()) return bad;
     seal.definitions.push_back(
         SealedDefinition{d.str("process"), static_cast<int>(d.integer("version")), d.str("hash")});
+  }
+  if (j.has("refusals")) {
+    const Json& r = j.get("refusals");
+    if (!r.is_object() || !r.get("seq").is_integer() || !r.get("hash").is_string()) return bad;
+    seal.refusals = SealedRefusals{r.integer("seq"), r.str("hash")};
   }
   return seal;
 }

@@ -100,22 +100,33 @@ struct SealedDefinition {
 };
 
 // What a seal covers: every instance's head and every deployed version.
+// The last refused command when a seal was taken (storage/refusals.h): its
+// hash covers every refusal before it.
+struct SealedRefusals {
+  int64_t seq = 0;  // how many refusals were recorded then
+  std::string hash;
+};
+
 struct SealContent {
   std::vector<SealHead> heads;
   std::vector<SealedDefinition> definitions;
+  std::optional<SealedRefusals> refusals;  // none when nothing was refused yet
 };
 
 // The digest of a seal, 64 hex digits: SHA-256 over
 //   "reglament seal 1\n"
 //   "instance <id> <seq> <hash>\n"          per instance, ids in numeric order
 //   "definition <process> <version> <hash>\n" per version, by process and version
+//   "refusals <seq> <hash>\n"                 when a refusal was recorded
 //   "instances <N> events <M>\n"
 // The heads pin each chain (a chain's head hash covers every event before
 // it), so a digest written down at seal time proves later that no sealed
 // event changed and no sealed instance disappeared.
 std::string seal_digest(const SealContent& seal);
 
-// {"instances":[{"instance","seq","hash"}],"definitions":[{"process","version","hash"}]}
+// {"instances":[{"instance","seq","hash"}],"definitions":[{"process","version","hash"}],
+//  "refusals":{"seq","hash"}} (the last key only when a refusal was recorded:
+// a seal taken before refusals were recorded, or with none, keeps its digest)
 Json encode_seal(const SealContent& seal);
 // Errors: integrity, when `j` is not such an object.
 Result<SealContent> decode_seal(const Json& j);

@@ -70,6 +70,8 @@ constexpr const char* kHeads =
 constexpr const char* kSealsByPrefix =
     "SELECT digest, at, heads_json, instances, events FROM seals WHERE substr(digest, 1, length(?1)) = ?1 "
     "ORDER BY id";
+constexpr const char* kLastRefusal = "SELECT seq, hash FROM refusals ORDER BY seq DESC LIMIT 1";
+constexpr const char* kRefusalHash = "SELECT hash FROM refusals WHERE seq = ?1";
 constexpr const char* kAllSeals = "SELECT digest, at, heads_json, instances, events FROM seals ORDER BY id";
 constexpr const char* kInsertSeal =
     "INSERT INTO seals (digest, at, heads_json, instances, events) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -541,6 +543,7 @@ class Auditor {
                 head.instance, head.seq));
       }
     }
+    if (content->refusals) check_sealed_refusals(*content->refusals);
     for (const SealedDefinition& d : content->definitions) {
       auto it = definition_hashes_.find({d.process, d.version});
       if (it == definition_hashes_.end()) {
@@ -552,6 +555,25 @@ class Auditor {
       }
     }
     return {};
+  }
+
+  // The last refusal a seal recorded must still be there, unchanged: with the
+  // chain (check_refusals) that proves no refusal before it was removed.
+  void check_sealed_refusals(const SealedRefusals& sealed) {
+    SQLite::Statement& q = stmt(kRefusalHash);
+    q.bind(1, sealed.seq);
+    std::optional<std::string> hash;
+    if (q.executeStep()) hash = q.getColumn(0).getString();
+    done(q);
+    if (!hash) {
+      add(AuditKind::seal, "", 0,
+          fmt::format("refusal {} was deleted after the seal, which recorded {} refusals", sealed.seq,
+                      sealed.seq));
+    } else if (*hash != sealed.hash) {
+      add(AuditKind::seal, "", 0,
+          fmt::format("the refusals were rewritten before the seal: refusal {} is not the one sealed",
+                      sealed.seq));
+    }
   }
 
   // What a seal taken now covers.
@@ -566,6 +588,9 @@ class Auditor {
     for (const auto& [key, hash] : definition_hashes_) {
       seal.definitions.push_back(SealedDefinition{key.first, key.second, hash});
     }
+    SQLite::Statement& r = stmt(kLastRefusal);
+    if (r.executeStep()) seal.refusals = SealedRefusals{r.getColumn(0).getInt64(), r.getColumn(1).getString()};
+    done(r);
     return seal;
   }
 

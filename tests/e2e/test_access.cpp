@@ -134,6 +134,28 @@ TEST_CASE("verify finds a changed or removed refusal") {
   CHECK(contains(v.out + v.err, "refusal "));
 }
 
+TEST_CASE("a seal covers the refusals: removing the last ones shows against it") {
+  Env env;
+  REQUIRE(env.rg({"seal", "--as", "ivanova"}).code == 5);
+  REQUIRE(env.rg({"seal", "--as", "petrov"}).code == 5);
+  Run sealed = env.rg({"seal", "--json", "--as", "sidorova"});
+  REQUIRE(sealed.code == 0);
+  const std::string digest = sealed.json().str("seal");
+  REQUIRE(env.rg({"seal", "--as", "smirnova"}).code == 5);  // after the seal: not covered
+  {
+    // Someone who can write the file removes the last two refusals and puts
+    // the trigger back as it was: the chain of what is left is whole.
+    SQLite::Database d(env.db(), SQLite::OPEN_READWRITE);
+    const std::string trigger =
+        d.execAndGet("SELECT sql FROM sqlite_master WHERE name = 'refusals_append_only_delete'").getString();
+    d.exec("DROP TRIGGER refusals_append_only_delete; DELETE FROM refusals WHERE seq >= 2; " + trigger);
+  }
+  CHECK(env.rg({"verify", "--as", "orlov"}).code == 0);  // nothing shows without the seal
+  Run v = env.rg({"verify", "--against", digest, "--as", "orlov"});
+  CHECK(v.code == 6);
+  CHECK(contains(v.out + v.err, "refusal 2 was deleted after the seal, which recorded 2 refusals"));
+}
+
 TEST_CASE("identity from the OS login: --as may only name the person of the OS account") {
   // The bundled regulation with the default identity (os-login), and this OS
   // account mapped to ivanova.

@@ -288,6 +288,30 @@ TEST_CASE("a seal digest covers every head and definition, in no particular orde
   CHECK_FALSE(decode_seal(*parse_json(R"({"instances":[{"instance":1}],"definitions":[]})")).ok());
 }
 
+TEST_CASE("a seal digest covers the last refusal; a seal without one keeps the digest it always had") {
+  SealContent a;
+  a.heads = {{"1", 3, "aa"}};
+  a.definitions = {{"call", 1, "dd"}};
+  // The text digested since seals exist: written down digests stay valid.
+  CHECK(seal_digest(a) == sha256_hex("reglament seal 1\ninstance 1 3 aa\ndefinition call 1 dd\n"
+                                     "instances 1 events 3\n"));
+  SealContent b = a;
+  b.refusals = SealedRefusals{2, "ee"};
+  CHECK(seal_digest(b) == sha256_hex("reglament seal 1\ninstance 1 3 aa\ndefinition call 1 dd\n"
+                                     "refusals 2 ee\ninstances 1 events 3\n"));
+  SealContent c = b;
+  c.refusals->seq = 1;
+  CHECK(seal_digest(c) != seal_digest(b));
+  auto back = decode_seal(encode_seal(b));
+  REQUIRE(back.ok());
+  REQUIRE(back->refusals.has_value());
+  CHECK(seal_digest(*back) == seal_digest(b));
+  CHECK_FALSE(decode_seal(*parse_json(R"({"instances":[],"definitions":[],"refusals":{"seq":"2"}})")).ok());
+  auto old = decode_seal(encode_seal(a));
+  REQUIRE(old.ok());
+  CHECK_FALSE(old->refusals.has_value());
+}
+
 // ---- the past -------------------------------------------------------------------
 
 std::vector<Event> values_log() {
