@@ -320,6 +320,14 @@ CLI::Validator at_least(double min) {
       "NUMBER (" + least + ")");
 }
 
+CLI::Validator not_empty(const std::string& instead) {
+  return CLI::Validator(
+      [instead](std::string& text) -> std::string {
+        return text.empty() ? "must not be empty; leave the option out " + instead : "";
+      },
+      "TEXT");
+}
+
 Result<JsonObject> parse_assignments(const std::vector<std::string>& items) {
   JsonObject out;
   for (const std::string& item : items) {

@@ -128,6 +128,9 @@ void print_line(std::string_view text);
 // An option's number at least `min` ("must be a number, 0 or more"), for
 // CLI::Option::check; CLI11's own range checks print the type's whole range.
 CLI::Validator at_least(double min);
+// Refuses an empty value given explicitly (`--now ''`): `instead` says what
+// leaving the option out does ("to use the clock").
+CLI::Validator not_empty(const std::string& instead);
 
 // Parses `--set name=value` items (split at the first '='). The values stay
 // text; the core parses them against each field's type.

@@ -77,11 +77,13 @@ int main(int argc, char** argv) {
       ->envname("REGLAMENT_DB")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--as", ctx.user, "Act as this user (default: the OS login)")
+      ->check(not_empty("to act as the person of your OS login"))
       ->envname("REGLAMENT_USER")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("--json", ctx.json, "Print JSON for scripts instead of tables");
   app.add_option("--now", ctx.now,
                  "The current time, ISO-8601 with offset (default: the clock)")
+      ->check(not_empty("to use the clock"))
       ->envname("REGLAMENT_NOW")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.footer("Exit codes: 0 ok, 2 invalid input, 3 not found, 4 conflict, 5 not permitted, "
