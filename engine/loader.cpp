@@ -103,6 +103,29 @@ class Doc {
     return l.substr(0, l.find_first_not_of(" \t")).find('\t') != std::string_view::npos;
   }
 
+  // Whether a quoted scalar starting at `m` has its closing quote. yaml-cpp
+  // 0.7 ends a quoted scalar at the end of the file without a word, so a
+  // forgotten quote swallows the rest of the file.
+  bool quote_closed(const YAML::Mark& m) const {
+    if (m.line < 0 || m.line >= static_cast<int>(lines_.size())) return true;
+    const char* end = lines_.back().data() + lines_.back().size();
+    const char* p = lines_[m.line].data() + m.column;
+    if (p >= end || (*p != '"' && *p != '\'')) return true;
+    const char q = *p++;
+    for (; p < end; ++p) {
+      if (q == '"' && *p == '\\') {
+        ++p;  // an escaped character, whatever it is
+      } else if (*p == q) {
+        if (q == '\'' && p + 1 < end && p[1] == '\'') {
+          ++p;  // '' is a quote inside single quotes
+        } else {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   // The place of byte `offset` of a scalar's value, when the value is written
   // on one line exactly as it reads (plain, or quoted without escapes);
   // otherwise the place of the scalar itself.
@@ -212,13 +235,14 @@ class TreeChecker {
       return;
     }
     if (n.IsScalar() && !count_text(n)) return;
+    if (n.IsScalar() && !closed(n)) return;
     if (n.IsSequence()) {
       for (const auto& item : n) walk(item, depth + 1);
     } else if (n.IsMap()) {
       std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : n) {
         const YAML::Node& key = kv.first;
-        if (key.IsScalar() && !count_text(key)) return;
+        if (key.IsScalar() && (!count_text(key) || !closed(key))) return;
         if (!key.IsScalar()) {
           out_.error(doc_.at(key), "a mapping key must be text");
         } else {
@@ -232,6 +256,16 @@ class TreeChecker {
         walk(kv.second, depth + 1);
       }
     }
+  }
+
+  // False (reported) for a quoted scalar that runs to the end of the file.
+  bool closed(const YAML::Node& scalar) {
+    if (scalar.Tag() != "!" || doc_.quote_closed(scalar.Mark())) return true;
+    out_.error(doc_.at(scalar),
+               "YAML syntax error: the quoted text that starts here is never closed, so it runs to the end of "
+               "the file; add the closing quote");
+    fatal_ = true;
+    return false;
   }
 
   // Adds a scalar's length to the text read so far; false (reported) past
