@@ -242,7 +242,7 @@ class TreeChecker {
       std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : n) {
         const YAML::Node& key = kv.first;
-        if (key.IsScalar() && (!count_text(key) || !closed(key))) return;
+        if (fatal_ || (key.IsScalar() && (!count_text(key) || !closed(key)))) return;
         if (!key.IsScalar()) {
           out_.error(doc_.at(key), "a mapping key must be text");
         } else {
@@ -260,7 +260,9 @@ class TreeChecker {
 
   // False (reported) for a quoted scalar that runs to the end of the file.
   bool closed(const YAML::Node& scalar) {
-    if (scalar.Tag() != "!" || doc_.quote_closed(scalar.Mark())) return true;
+    // An alias is its anchor's node, with its mark: each quote is looked at once.
+    if (scalar.Tag() != "!" || !quotes_seen_.insert(scalar.Mark().pos).second) return true;
+    if (doc_.quote_closed(scalar.Mark())) return true;
     out_.error(doc_.at(scalar),
                "YAML syntax error: the quoted text that starts here is never closed, so it runs to the end of "
                "the file; add the closing quote");
@@ -283,6 +285,7 @@ class TreeChecker {
   Reporter& out_;
   size_t nodes_ = 0;
   size_t scalar_bytes_ = 0;
+  std::set<int> quotes_seen_;  // marks (byte offsets) of the quoted scalars checked
   bool fatal_ = false;
 };
 
