@@ -386,7 +386,7 @@ std::vector<Generated> generated_cases() {
        },
        "the document is too large"},
       // Few nodes, but a 200 KB scalar repeated 100 times by aliases: 20 MB
-      // of text to read (found by fuzz_loader as 2 GB of memory).
+      // of text to read.
       {"alias-long-text", [] {
          return kHead + std::string("a: &a ") + repeat("x", 200000) + "\nb: &b [" + repeat("*a, ", 9) +
                 "*a]\nc: &c [" + repeat("*b, ", 9) + "*b]\ndescription: *c\n";
