@@ -258,23 +258,14 @@ static std::string& last_failure_text() {
 const std::string& last_failure() { return last_failure_text(); }
 
 std::string shorten_quoted(std::string_view message) {
-  constexpr int kShown = 60;  // characters
   std::string out;
   size_t i = 0;
   while (i < message.size()) {
     const size_t open = message.find('"', i);
     const size_t close = open == std::string_view::npos ? open : message.find('"', open + 1);
     if (close == std::string_view::npos) break;
-    out.append(message.substr(i, open + 1 - i));
-    const std::string_view value = message.substr(open + 1, close - open - 1);
-    size_t cut = 0;
-    for (int shown = 0; cut < value.size() && shown < kShown; ++shown) next_code_point(value, cut);
-    out.append(value.substr(0, cut));
-    if (cut < value.size()) {
-      out += fmt::format("…\" ({} bytes)", value.size());
-    } else {
-      out += '"';
-    }
+    out.append(message.substr(i, open - i));
+    out += quote_for_message(message.substr(open + 1, close - open - 1));
     i = close + 1;
   }
   out.append(message.substr(std::min(i, message.size())));

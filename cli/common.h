@@ -106,9 +106,9 @@ Status finish_globals(Ctx& ctx);
 // ---- Errors and output ----------------------------------------------------
 
 int exit_code(ErrorCode code);
-// `message` with every quoted value ("...") longer than 60 characters cut to
-// its first 60 and its size: `"abc…" (120000 bytes)`. Messages quote what the
-// user typed; a 1 MB value is named, not echoed.
+// `message` with every quoted value ("...") given by quote_for_message
+// (engine/utf8.h): over 60 characters, `"abc…" (120000 bytes)`. Messages
+// quote what the user typed; a 1 MB value is named, not echoed.
 std::string shorten_quoted(std::string_view message);
 // Prints `reglament: message` (or `file:line:column: message` when the error
 // has a place) to stderr, quoted values shortened, and returns the exit code

@@ -234,15 +234,14 @@ class TreeChecker {
       fatal_ = true;
       return;
     }
-    if (n.IsScalar() && !count_text(n)) return;
-    if (n.IsScalar() && !closed(n)) return;
+    if (n.IsScalar() && !scalar_ok(n)) return;
     if (n.IsSequence()) {
       for (const auto& item : n) walk(item, depth + 1);
     } else if (n.IsMap()) {
       std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : n) {
         const YAML::Node& key = kv.first;
-        if (fatal_ || (key.IsScalar() && (!count_text(key) || !closed(key)))) return;
+        if (fatal_ || (key.IsScalar() && !scalar_ok(key))) return;
         if (!key.IsScalar()) {
           out_.error(doc_.at(key), "a mapping key must be text");
         } else {
@@ -257,6 +256,9 @@ class TreeChecker {
       }
     }
   }
+
+  // A scalar (value or key) within the text limit and, when quoted, closed.
+  bool scalar_ok(const YAML::Node& scalar) { return count_text(scalar) && closed(scalar); }
 
   // False (reported) for a quoted scalar that runs to the end of the file.
   bool closed(const YAML::Node& scalar) {

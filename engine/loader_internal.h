@@ -20,9 +20,7 @@
 
 namespace reglament::loader_detail {
 
-// `"s"`, for messages. A value longer than 60 characters is cut there:
-// `"the first 60…" (N bytes)`, so that one bad 1 MB value (or an alias
-// repeating it) does not make a message of megabytes.
+// quote_for_message (engine/utf8.h): `"s"`, a value over 60 characters cut.
 std::string quote(std::string_view s);
 
 // "; did you mean \"x\"?" when a candidate is within edit distance 2 of

@@ -60,4 +60,14 @@ void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
+std::string quote_for_message(std::string_view s) {
+  constexpr int kShown = 60;  // characters
+  size_t cut = 0;
+  for (int shown = 0; cut < s.size() && shown < kShown; ++shown) next_code_point(s, cut);
+  std::string out = "\"";
+  out.append(s.substr(0, cut));
+  if (cut == s.size()) return out + '"';
+  return out + "…\" (" + std::to_string(s.size()) + " bytes)";
+}
+
 }  // namespace reglament

@@ -245,19 +245,7 @@ std::string normalize_relative(std::string path) {
 
 }  // namespace
 
-std::string quote(std::string_view s) {
-  constexpr int kShown = 60;  // characters
-  size_t cut = 0;
-  int shown = 0;
-  while (cut < s.size() && shown < kShown) {
-    next_code_point(s, cut);  // a stray byte counts as one character
-    ++shown;
-  }
-  std::string out = "\"";
-  out.append(s.substr(0, cut));
-  if (cut == s.size()) return out + '"';
-  return out + "…\" (" + std::to_string(s.size()) + " bytes)";
-}
+std::string quote(std::string_view s) { return quote_for_message(s); }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   const std::string* best = nullptr;
