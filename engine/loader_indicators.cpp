@@ -578,9 +578,9 @@ class IndicatorParser {
         }
         int day = 0;
         bool ok = !on.empty() && on.size() <= 2;
-        for (char ch : on) {
+        for (char ch : on) {  // at most two digits are read: no overflow
           ok = ok && ch >= '0' && ch <= '9';
-          day = day * 10 + (ch - '0');
+          if (ok) day = day * 10 + (ch - '0');
         }
         if (!ok || day < 1 || day > 31) {
           error(k.at("on"), "on of a monthly " + k.thing() + " must be a day of the month (1 … 31) or last, not " +

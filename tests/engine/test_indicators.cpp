@@ -364,6 +364,25 @@ controls:
   CHECK_PROBLEM(r, "b/indicators.yaml:22:9", "must be a day of the month (1 … 31) or last");
 }
 
+// fuzz_loader: the day of a monthly control was accumulated past its two
+// digits, an int overflow (UBSan) for a long number.
+TEST_CASE("a monthly control on a long number is refused without overflow") {
+  LoadReport r = with_indicators(R"(indicators:
+  - code: A
+    title: T
+    unit: шт.
+    period: week
+    count: {event: InstanceStarted}
+controls:
+  - code: K1
+    title: T
+    period: month
+    role: manager
+    on: "99999999999999999999"
+)");
+  CHECK_PROBLEM(r, "b/indicators.yaml:12:9", "must be a day of the month (1 … 31) or last, not \"99999999999999999999\"");
+}
+
 TEST_CASE("a second indicators file in a bundle is reported") {
   SourceSet s = bundled();
   s.files["more-indicators.yaml"] = s.files.at("indicators.yaml");
