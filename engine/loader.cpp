@@ -7,12 +7,15 @@
 // into 1-based lines and character columns here.
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -1376,6 +1379,62 @@ class FileParser {
   Reporter& out_;
 };
 
+// Where the documents of a YAML file start: the first node of the second
+// document, and a document that starts where the one before it did.
+struct DocumentStarts {
+  int count = 0;
+  std::optional<YAML::Mark> second;
+  std::optional<YAML::Mark> stuck;
+};
+
+// yaml-cpp 0.7's LoadAll never returns on a "," at the top level of a block
+// document: its parser stops at the token without consuming it and yields
+// an empty document there again and again, each one kept, until memory runs
+// out (found by fuzz_loader; a 4-line file took 2.8 GB). So a file's
+// documents are first walked as parser events, which build nothing, up to
+// the start of its second document or to the point where no progress is
+// made, and only the first document is built into nodes (YAML::Load).
+// Throws what yaml-cpp's parser throws.
+DocumentStarts find_document_starts(const std::string& text) {
+  class Handler : public YAML::EventHandler {
+   public:
+    explicit Handler(DocumentStarts& out) : out_(out) {}
+    void OnDocumentStart(const YAML::Mark&) override { first_node_ = true; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+      node(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+      node(m);
+    }
+    void OnMapEnd() override {}
+
+   private:
+    void node(const YAML::Mark& m) {
+      if (!first_node_) return;
+      first_node_ = false;
+      if (++out_.count == 2) out_.second = m;
+      if (last_ && last_->pos == m.pos) out_.stuck = m;
+      last_ = m;
+    }
+    DocumentStarts& out_;
+    bool first_node_ = false;
+    std::optional<YAML::Mark> last_;
+  };
+  DocumentStarts out;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  Handler handler(out);
+  // Three documents tell a second one from a parser that makes no progress.
+  while (out.count < 3 && !out.stuck && parser.HandleNextDocument(handler)) {
+  }
+  return out;
+}
+
 // What one YAML file turned out to be.
 struct Parsed {
   std::optional<Org> org;
@@ -1397,9 +1456,18 @@ Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out, bool c
     out.error(doc.at_offset(bad->offset), bad->message);
     return result;
   }
-  std::vector<YAML::Node> docs;
+  YAML::Node root;
+  std::optional<YAML::Mark> second;
   try {
-    docs = YAML::LoadAll(text);
+    DocumentStarts starts = find_document_starts(text);
+    if (starts.stuck) {
+      const YAML::Mark& m = *starts.stuck;
+      char c = m.pos >= 0 && static_cast<size_t>(m.pos) < text.size() ? text[m.pos] : ',';
+      out.error(doc.at(m), std::string("YAML syntax error: unexpected \"") + c + "\" outside a [ ] list or { } mapping");
+      return result;
+    }
+    if (starts.count > 1) second = starts.second;
+    root = YAML::Load(text);
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own guard (its message is just "bad file").
     out.error(e.mark.line >= 0 ? doc.at(e.mark) : doc.start(),
@@ -1420,14 +1488,13 @@ Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out, bool c
     out.error(doc.start(), std::string("cannot read YAML: ") + e.what());
     return result;
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (!root.IsDefined() || root.IsNull()) {
     out.error(doc.start(), "the file is empty; expected a process, a form or the org");
     return result;
   }
-  if (docs.size() > 1) {
-    out.error(doc.at(docs[1]), "a file holds one YAML document; remove the second one");
+  if (second) {
+    out.error(doc.at(*second), "a file holds one YAML document; remove the second one");
   }
-  const YAML::Node& root = docs[0];
   try {
     TreeChecker checker(doc, out);
     if (!checker.check(root)) return result;

@@ -12,7 +12,8 @@
 #                                  build-fuzz/), each for SECONDS (default 30), random seed
 # BUILD_DIR (default build) and BUILD_TYPE (default RelWithDebInfo) may be set for
 # the plain build, JOBS (default: the number of cores) for every build and ctest,
-# FUZZ_SEED to repeat a fuzz run.
+# FUZZ_SEED for libFuzzer's seed (it does not make a run repeat exactly: a failed
+# target's last input is kept in build-fuzz/artifacts/<target>-last-input).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +28,7 @@ fuzz_seed=${FUZZ_SEED:-}
 
 case "$mode" in
   demo|unit|sanitize) ;;
-  # CI's form: short, and with a fixed seed, so that a red run repeats.
+  # CI's form: short, with a fixed seed (runs still diverge; see docs/reliability.md).
   test|all) fuzz_seconds=${FUZZ_SECONDS:-20} fuzz_seed=${FUZZ_SEED:-1} ;;
   fuzz) fuzz_seconds=${2:-$fuzz_seconds} ;;
   *)
@@ -136,7 +137,9 @@ fuzz() {
     [ -n "$fuzz_seed" ] && opts+=(-seed="$fuzz_seed")
     # timeout: libFuzzer's own report of an out-of-memory input can take
     # minutes under ASan; a stage that hangs fails rather than stalls CI.
-    timeout -k 10 $((fuzz_seconds + 300)) \
+    # REGLAMENT_FUZZ_LAST_INPUT: the slow targets write each input there
+    # before running it (tests/fuzz/expect.h), for when the run is killed.
+    REGLAMENT_FUZZ_LAST_INPUT="$fuzz_dir/artifacts/$t-last-input" timeout -k 10 $((fuzz_seconds + 300)) \
       "$fuzz_dir/tests/fuzz/$t" -max_total_time="$fuzz_seconds" -timeout=25 -print_final_stats=1 \
       "${opts[@]}" -artifact_prefix="$fuzz_dir/artifacts/$t-" "$fuzz_dir/corpus/$t" >"$log" 2>&1 || status=$?
     local runs rate
@@ -148,6 +151,8 @@ fuzz() {
       echo "FAILED: $t exited with $status; the end of its log ($log):"
       tail -n 60 "$log"
       grep -E "Test unit written to|crash-|leak-|timeout-|oom-" "$log" | sed 's/^/  input: /' || true
+      [ -f "$fuzz_dir/artifacts/$t-last-input" ] &&
+        echo "  the last input it started: $fuzz_dir/artifacts/$t-last-input ($(wc -c <"$fuzz_dir/artifacts/$t-last-input") bytes)"
       record "$t" "FAILED ($status): $(grep -o 'Test unit written to .*' "$log" | tail -1)"
     else
       echo "$t: ${runs:-?} runs, ${rate:-?}/s, no crash"

@@ -15,6 +15,7 @@
 #include "engine/core.h"
 #include "engine/expr.h"
 #include "engine/json.h"
+#include "engine/loader.h"
 #include "engine/time.h"
 #include "tests/engine/fixtures.h"
 
@@ -271,6 +272,26 @@ TEST_CASE("in Pacific/Apia the skipped Friday 2011-12-30 adds no working time an
   CHECK(cal.next_working_moment(thursday_evening) == monday_nine);
   // Thursday 17:00 + 2 working hours: 17:00-18:00 on Thursday, then Monday 09:00-10:00.
   CHECK(cal.add_working_seconds(1325214000, 2 * 3600) == monday_nine + 3600);
+}
+
+// fuzz_loader: yaml-cpp 0.7's LoadAll yielded an empty document at a "," it
+// could not consume, forever; the loader ran out of memory (2.8 GB in 13 s)
+// and reported std::bad_alloc, or libFuzzer's out-of-memory report stalled CI.
+TEST_CASE("a stray comma after a block mapping is a syntax error at its place, not endless documents") {
+  const std::string input =
+      "# eme: resolved\n    title: Рекламация устранена\n    type: bool\n   , actor: clerk, next:!end}\n";
+  for (const std::string& text : {input, std::string(", a\n")}) {
+    SourceSet s;
+    s.root = "p";
+    s.files["f.yaml"] = text;
+    LoadReport r = load_bundle(s, nullptr);
+    REQUIRE(r.problems.size() == 1);
+    CHECK(r.problems[0].message.find("unexpected \",\" outside a [ ] list or { } mapping") != std::string::npos);
+  }
+  SourceSet s;
+  s.root = "p";
+  s.files["f.yaml"] = input;
+  CHECK(load_bundle(s, nullptr).problems[0].str().find("f.yaml:4:4:") != std::string::npos);
 }
 
 }  // namespace reglament

@@ -27,6 +27,7 @@
 
 #include "engine/json.h"
 #include "engine/loader.h"
+#include "expect.h"
 
 using namespace reglament;
 
@@ -129,6 +130,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Catalog catalog;
+  fuzz::keep_last_input(data, size);
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   // The context's forms that the input names (parsing all ten each time
   // would make every run several times slower).
