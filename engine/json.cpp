@@ -436,6 +436,10 @@ std::string Json::dump() const {
   return out;
 }
 
+void Json::dump_to(std::string& out) const { write(out, *this, -1, 0); }
+
+void append_json_string(std::string& out, std::string_view s) { append_escaped(out, s); }
+
 std::string Json::pretty(int indent) const {
   std::string out;
   write(out, *this, indent < 0 ? 0 : indent, 0);

@@ -73,6 +73,8 @@ class Json {
   // Compact, canonical encoding (sorted keys, no spaces, UTF-8 passed through,
   // control characters escaped).
   std::string dump() const;
+  // dump(), appended to `out`.
+  void dump_to(std::string& out) const;
   // Indented encoding for people.
   std::string pretty(int indent = 2) const;
 
@@ -84,5 +86,8 @@ class Json {
 
 // Parses one JSON document. Errors name the byte offset.
 Result<Json> parse_json(std::string_view text);
+
+// Appends `s` to `out` as a JSON string, exactly as dump() writes strings.
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace reglament

@@ -30,6 +30,7 @@
 #include "engine/audit.h"
 #include "engine/core.h"
 #include "engine/json.h"
+#include "engine/sha256.h"
 #include "engine/loader.h"
 #include "engine/time.h"
 
@@ -90,6 +91,9 @@ void audit(const std::vector<Event>& events, const std::string& instance) {
     LoggedEvent row;
     row.seq = static_cast<int64_t>(i) + 1;
     row.hash = chain_hash(prev, instance, row.seq, events[i]);
+    expect(row.hash == sha256_hex(prev + "\n" + instance + "\n" + std::to_string(row.seq) + "\n" +
+                                  encode_event(events[i]).dump()),
+           "chain_hash hashes the event's encoding");
     row.event = events[i];
     prev = row.hash;
     rows.push_back(std::move(row));

@@ -102,6 +102,31 @@ TEST_CASE("an intact chain has no break, and its hash depends on instance, posit
   CHECK(rows[1].hash != chain_hash(rows[0].hash, "7", 3, *rows[1].event));
 }
 
+TEST_CASE("chain_hash hashes exactly prev, instance, seq and encode_event(e).dump(), for varied events") {
+  // chain_hash writes the encoding itself rather than building it: the
+  // bytes must stay those of the definition, or every stored chain breaks.
+  Json nested = Json::object();
+  nested["b"] = Json(1.5);
+  nested["a"] = Json(JsonArray{Json("x"), Json(), Json(true), Json(int64_t{-7})});
+  Json data = Json::object();
+  data["comment"] = Json("кавычки \" и \\ и \n перевод \x01");
+  data["nested"] = nested;
+  std::vector<Event> events = {
+      ev(EventType::instance_started, "2026-11-23T10:00:00+03:00", "", "", Json::object()),
+      ev(EventType::task_completed, "2026-11-23T10:05:00+03:00", "petrov", "3.1.1", data),
+      ev(EventType::service_failed, "не время", "сидорова \"админ\"", "шаг\t1", task_data("7.1")),
+  };
+  events[2].format = 1;
+  std::string prev;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const int64_t seq = static_cast<int64_t>(i) + 1;
+    const std::string definition =
+        sha256_hex(prev + "\n7\n" + std::to_string(seq) + "\n" + encode_event(events[i]).dump());
+    CHECK(chain_hash(prev, "7", seq, events[i]) == definition);
+    prev = definition;
+  }
+}
+
 TEST_CASE("a changed payload is located at its event, and the next event still links to its hash") {
   auto rows = chained();
   rows[2].event->actor = "orlov";
