@@ -1447,9 +1447,13 @@ struct Parsed {
   bool calendar = false;
 };
 
-// `check_text`: refuse a file that is not UTF-8 text. On for what validate and
+// `check_text`: refuse a file that is not UTF-8 text, and look for a second
+// document and a stray "," (find_document_starts). On for what validate and
 // deploy read; off when a stored definition is reloaded, so that one deployed
-// before the check still loads.
+// before the text check still loads, and because deploy stored only files of
+// one document: the events pass costs about as much as YAML::Load, and every
+// command reloads its definition. YAML::Load alone reads one document and
+// cannot loop.
 Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out, bool check_text = false) {
   Parsed result;
   if (auto bad = check_text ? loader_detail::find_bad_text(text) : std::nullopt) {
@@ -1459,7 +1463,7 @@ Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out, bool c
   YAML::Node root;
   std::optional<YAML::Mark> second;
   try {
-    DocumentStarts starts = find_document_starts(text);
+    DocumentStarts starts = check_text ? find_document_starts(text) : DocumentStarts{};
     if (starts.stuck) {
       const YAML::Mark& m = *starts.stuck;
       char c = m.pos >= 0 && static_cast<size_t>(m.pos) < text.size() ? text[m.pos] : ',';
