@@ -120,28 +120,7 @@ std::string chain_hash(std::string_view prev, std::string_view instance, int64_t
   text += '\n';
   text += std::to_string(seq);
   text += '\n';
-  // encode_event(e).dump(), written directly: the same bytes (its keys in
-  // sorted order) without copying the event's data into a new object.
-  auto text_or_null = [&text](const std::string& s) {
-    if (s.empty()) {
-      text += "null";
-    } else {
-      append_json_string(text, s);
-    }
-  };
-  text += "{\"actor\":";
-  text_or_null(e.actor);
-  text += ",\"at\":";
-  append_json_string(text, e.at);
-  text += ",\"data\":";
-  e.data.dump_to(text);
-  text += ",\"format\":";
-  text += std::to_string(e.format);
-  text += ",\"step\":";
-  text_or_null(e.step);
-  text += ",\"type\":";
-  append_json_string(text, to_string(e.type));
-  text += '}';
+  append_encoded_event(text, e);
   return sha256_hex(text);
 }
 

@@ -771,6 +771,30 @@ Json encode_event(const Event& e) {
   return j;
 }
 
+void append_encoded_event(std::string& out, const Event& e) {
+  // The keys of encode_event's object, in the sorted order dump() writes them.
+  auto text_or_null = [&out](const std::string& s) {
+    if (s.empty()) {
+      out += "null";
+    } else {
+      append_json_string(out, s);
+    }
+  };
+  out += "{\"actor\":";
+  text_or_null(e.actor);
+  out += ",\"at\":";
+  append_json_string(out, e.at);
+  out += ",\"data\":";
+  e.data.dump_to(out);
+  out += ",\"format\":";
+  out += std::to_string(e.format);
+  out += ",\"step\":";
+  text_or_null(e.step);
+  out += ",\"type\":";
+  append_json_string(out, to_string(e.type));
+  out += '}';
+}
+
 Result<Event> decode_event(const Json& j) {
   if (!j.is_object()) return make_error(ErrorCode::integrity, "an event must be a JSON object");
   auto type = parse_event_type(j.str("type"));

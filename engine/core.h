@@ -86,6 +86,9 @@ const JsonArray& outbox_messages(const Event& e);
 
 // Round-trippable encoding: {"type","at","actor","step","data","format"}.
 Json encode_event(const Event& e);
+// encode_event(e).dump(), appended to `out` without building the object (the
+// event's data is not copied): what the hash chain hashes.
+void append_encoded_event(std::string& out, const Event& e);
 Result<Event> decode_event(const Json& j);
 
 // ---- Commands ---------------------------------------------------------------

@@ -137,8 +137,8 @@ fuzz() {
     [ -n "$fuzz_seed" ] && opts+=(-seed="$fuzz_seed")
     # timeout: libFuzzer's own report of an out-of-memory input can take
     # minutes under ASan; a stage that hangs fails rather than stalls CI.
-    # REGLAMENT_FUZZ_LAST_INPUT: the slow targets write each input there
-    # before running it (tests/fuzz/expect.h), for when the run is killed.
+    # REGLAMENT_FUZZ_LAST_INPUT: fuzz_loader writes each input there before
+    # running it (tests/fuzz/expect.h), for when the run is killed.
     REGLAMENT_FUZZ_LAST_INPUT="$fuzz_dir/artifacts/$t-last-input" timeout -k 10 $((fuzz_seconds + 300)) \
       "$fuzz_dir/tests/fuzz/$t" -max_total_time="$fuzz_seconds" -timeout=25 -print_final_stats=1 \
       "${opts[@]}" -artifact_prefix="$fuzz_dir/artifacts/$t-" "$fuzz_dir/corpus/$t" >"$log" 2>&1 || status=$?
