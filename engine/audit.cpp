@@ -105,8 +105,28 @@ std::optional<std::string> utc_instant(std::string_view s) {
   int m, d;
   civil_from_days(days, y, m, d);
   if (y < 0 || y > 9999) return std::nullopt;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", y, m, d, secs / 3600, (secs / 60) % 60,
-                     secs % 60, millis);
+  // YYYY-MM-DDTHH:MM:SS.mmmZ, written by hand: every event appended and
+  // every event verified comes here, and fmt::format cost ~4,500
+  // instructions a call (callgrind), more than the rest of this function.
+  char out[24];
+  auto put = [&out](size_t at, int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i, value /= 10) out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+  };
+  put(0, y, 4);
+  out[4] = '-';
+  put(5, m, 2);
+  out[7] = '-';
+  put(8, d, 2);
+  out[10] = 'T';
+  put(11, secs / 3600, 2);
+  out[13] = ':';
+  put(14, (secs / 60) % 60, 2);
+  out[16] = ':';
+  put(17, secs % 60, 2);
+  out[19] = '.';
+  put(20, millis, 3);
+  out[23] = 'Z';
+  return std::string(out, sizeof out);
 }
 
 // ---- The hash chain ---------------------------------------------------------

@@ -3,6 +3,9 @@
 #include <cassert>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
 #include <limits>
 
 #include <fmt/format.h>
@@ -22,9 +25,38 @@ const Json& shared_null() {
   return null_value;
 }
 
+// True when the 8 bytes at `p` are all plain: printable ASCII other than
+// '"' and '\\', i.e. bytes a JSON string holds as they are and nothing
+// needs to check. Bit tricks on one 64-bit word (has-zero-byte and
+// has-less-than tests); a false "not plain" only sends the caller to its
+// byte-by-byte path, never the other way round.
+bool plain8(const char* p) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  uint64_t w = 0;
+  std::memcpy(&w, p, sizeof w);
+  const auto has_zero = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const uint64_t special = (w & kHigh) | has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) |
+                           ((w - kOnes * 0x20) & ~w & kHigh);
+  return special == 0;
+}
+
 void append_escaped(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    // Runs of bytes that pass through unchanged (ASCII that needs no escape,
+    // and UTF-8, whose bytes are >= 0x80) are appended at once.
+    const size_t run = i;
+    while (s.size() - i >= 8 && plain8(s.data() + i)) i += 8;
+    while (i < s.size()) {
+      const auto u = static_cast<unsigned char>(s[i]);
+      if (u == '"' || u == '\\' || u < 0x20) break;
+      ++i;
+    }
+    out.append(s, run, i - run);
+    if (i == s.size()) break;
+    const char c = s[i++];
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '"': out += "\\\""; break;
@@ -35,12 +67,7 @@ void append_escaped(std::string& out, std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (u < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(u));
-        } else {
-          // Bytes >= 0x80 are UTF-8 and pass through unchanged.
-          out += c;
-        }
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(u));  // the other control characters
     }
   }
   out += '"';
@@ -194,10 +221,16 @@ class Parser {
       if (at_end() || peek() != ':') return fail("expected ':' after an object key");
       ++pos_;
       skip_ws();
-      Json value;
-      if (!parse_value(value, depth + 1)) return false;
-      // A repeated key keeps the last value, as most parsers do.
-      obj.insert_or_assign(std::move(key), std::move(value));
+      // The value is parsed in place. Keys we write come sorted (dump() is
+      // canonical): each goes at the end without a search. A repeated key
+      // keeps the last value, as most parsers do.
+      Json* slot = nullptr;
+      if (obj.empty() || std::prev(obj.end())->first < key) {
+        slot = &obj.emplace_hint(obj.end(), std::move(key), Json())->second;
+      } else {
+        slot = &obj[key];
+      }
+      if (!parse_value(*slot, depth + 1)) return false;
       skip_ws();
       if (at_end()) return fail("unexpected end of input in an object");
       if (peek() == ',') {
@@ -225,9 +258,7 @@ class Parser {
     }
     for (;;) {
       skip_ws();
-      Json value;
-      if (!parse_value(value, depth + 1)) return false;
-      arr.push_back(std::move(value));
+      if (!parse_value(arr.emplace_back(), depth + 1)) return false;
       skip_ws();
       if (at_end()) return fail("unexpected end of input in an array");
       if (peek() == ',') {
@@ -261,28 +292,37 @@ class Parser {
   bool parse_string(std::string& out) {
     ++pos_;  // opening quote
     for (;;) {
+      // The longest run needing no decoding (neither a quote, a backslash nor
+      // a control character) is appended at once; most strings are one run.
+      const size_t run = pos_;
+      for (;;) {
+        unsigned char u = 0;
+        while (!at_end()) {
+          u = static_cast<unsigned char>(peek());
+          if (u == '"' || u == '\\' || u < 0x20 || u >= 0x80) break;
+          ++pos_;
+        }
+        if (at_end() || u < 0x80) break;
+        // Text is UTF-8 (RFC 8259): a program's output or a stored value
+        // with stray bytes is refused here, not printed to someone later.
+        // Two-byte sequences (Cyrillic) are checked here, the rest by
+        // next_code_point.
+        if (u >= 0xC2 && u <= 0xDF && text_.size() - pos_ >= 2 &&
+            (static_cast<unsigned char>(text_[pos_ + 1]) & 0xC0) == 0x80) {
+          pos_ += 2;
+          continue;
+        }
+        const size_t start = pos_;
+        if (next_code_point(text_, pos_) < 0) return fail_at(start, "invalid UTF-8 in a string");
+      }
+      out.append(text_, run, pos_ - run);
       if (at_end()) return fail("unterminated string");
-      char c = peek();
+      const char c = peek();
       if (c == '"') {
         ++pos_;
         return true;
       }
-      if (static_cast<unsigned char>(c) < 0x20) {
-        return fail("control character in a string must be escaped");
-      }
-      if (static_cast<unsigned char>(c) >= 0x80) {
-        // Text is UTF-8 (RFC 8259): a program's output or a stored value
-        // with stray bytes is refused here, not printed to someone later.
-        const size_t start = pos_;
-        if (next_code_point(text_, pos_) < 0) return fail_at(start, "invalid UTF-8 in a string");
-        out.append(text_, start, pos_ - start);
-        continue;
-      }
-      if (c != '\\') {
-        out += c;
-        ++pos_;
-        continue;
-      }
+      if (c != '\\') return fail("control character in a string must be escaped");
       const size_t escape_at = pos_;
       ++pos_;
       if (at_end()) return fail("unterminated string");

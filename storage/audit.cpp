@@ -26,6 +26,7 @@
 namespace reglament {
 
 using storage_internal::sqlite_error;
+using storage_internal::column_text;
 using storage_internal::text_or_empty;
 
 namespace {
@@ -187,13 +188,13 @@ class Auditor {
       row.seq = q.getColumn(0).getInt64();
       row.hash = q.getColumn(7).getString();
       Event e;
-      e.at = q.getColumn(1).getString();
-      e.actor = text_or_empty(q.getColumn(2));
-      e.step = text_or_empty(q.getColumn(4));
+      e.at = column_text(q, 1);
+      e.actor = column_text(q, 2);
+      e.step = column_text(q, 4);
       e.format = q.getColumn(6).getInt();
-      const std::string type = q.getColumn(3).getString();
+      const std::string_view type = column_text(q, 3);
       std::optional<EventType> t = parse_event_type(type);
-      Result<Json> data = parse_json(q.getColumn(5).getString());
+      Result<Json> data = parse_json(column_text(q, 5));
       if (!t) {
         row.unreadable = fmt::format("unknown type \"{}\"", type);
       } else if (!data || !data->is_object()) {
@@ -214,7 +215,7 @@ class Auditor {
 
   void check_instance(const std::string& id) {
     std::vector<std::string> at_utc;
-    const std::vector<LoggedEvent> rows = logged_events(id, &at_utc);
+    std::vector<LoggedEvent> rows = logged_events(id, &at_utc);
     std::optional<InstanceRowData> inst = instance_row(id);
     report_.instances += 1;
     report_.events += static_cast<int64_t>(rows.size());
@@ -246,7 +247,8 @@ class Auditor {
       }
     }
     std::vector<Event> events;
-    for (const LoggedEvent& row : rows) events.push_back(*row.event);
+    events.reserve(rows.size());
+    for (LoggedEvent& row : rows) events.push_back(std::move(*row.event));  // rows are not read after this
 
     const InstanceState state = replay(events);
     const Process* process = nullptr;

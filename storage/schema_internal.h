@@ -125,6 +125,17 @@ inline void bind_text_or_null(SQLite::Statement& s, int index, const std::string
 
 // The text of a column, empty for NULL.
 inline std::string text_or_empty(const SQLite::Column& c) { return c.isNull() ? std::string() : c.getString(); }
+
+// The text of column `i` of the statement's current row, empty for NULL,
+// without a copy: valid until the statement steps, resets or is finalized.
+// For rows read by the million (the event log), where a std::string per
+// column would cost more than the read itself.
+inline std::string_view column_text(const SQLite::Statement& q, int i) {
+  const SQLite::Column c = q.getColumn(i);
+  const char* p = c.getText(nullptr);  // before getBytes, as SQLite asks
+  if (p == nullptr) return {};
+  return {p, static_cast<size_t>(c.getBytes())};
+}
 const std::string& path_of(SqliteStore& store);
 
 }  // namespace reglament::storage_internal

@@ -173,18 +173,19 @@ Result<std::vector<std::string>> parse_string_array(const std::string& text, std
 
 // The columns at, actor, type, step, data_json, format from `first` on.
 Result<Event> read_event(SQLite::Statement& q, int first, const std::string& instance, int64_t seq) {
+  using storage_internal::column_text;
   Event e;
-  e.at = q.getColumn(first).getString();
-  e.actor = text_or_empty(q.getColumn(first + 1));
-  const std::string type = q.getColumn(first + 2).getString();
+  e.at = column_text(q, first);
+  e.actor = column_text(q, first + 1);
+  const std::string_view type = column_text(q, first + 2);
   std::optional<EventType> t = parse_event_type(type);
   if (!t) {
     return make_error(ErrorCode::integrity,
                       fmt::format("event {} of instance {} has an unknown type \"{}\"", seq, instance, type));
   }
   e.type = *t;
-  e.step = text_or_empty(q.getColumn(first + 3));
-  Result<Json> data = parse_json(q.getColumn(first + 4).getString());
+  e.step = column_text(q, first + 3);
+  Result<Json> data = parse_json(column_text(q, first + 4));
   if (!data) {
     return make_error(ErrorCode::integrity, fmt::format("event {} of instance {} has unreadable data: {}", seq,
                                                         instance, data.error().message));
@@ -315,7 +316,10 @@ SqliteStore::~SqliteStore() = default;
 Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) {
   if (Status created = storage_internal::create_private_file(path); !created) return created.error();
   try {
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    // NOMUTEX: a store is used by one thread at a time (its caches are not
+    // synchronised either), so SQLite need not lock the connection around
+    // every call — which it otherwise does per column read.
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
     if (Status ready = storage_internal::prepare_database(db, path); !ready) return ready.error();
     auto impl = std::make_unique<Impl>(path, std::move(db));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));

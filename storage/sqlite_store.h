@@ -120,7 +120,9 @@ class SqliteStore : public EventStore {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" for tests),
   // applies the schema, sets WAL and a busy timeout. Errors: a file that is not
-  // a reglament database, or one from a newer schema version.
+  // a reglament database, or one from a newer schema version. A store is
+  // for one thread at a time: its connection is opened without SQLite's
+  // per-call mutex, and its caches are not synchronised.
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& path);
   ~SqliteStore() override;
 

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
 
 using reglament::ErrorCode;
 using reglament::Json;
@@ -162,6 +165,67 @@ TEST_CASE("parse rejects malformed documents with the byte offset") {
   CHECK(parse_error("1e999").find("out of range") != std::string::npos);
   CHECK(parse_error("[1] [2]").find("offset 4") != std::string::npos);
   CHECK(parse_error("NaN").find("offset 0") != std::string::npos);
+}
+
+// The escaping of one string, byte by byte: what dump() wrote before it
+// learned to copy runs of plain bytes eight at a time.
+static std::string reference_dump(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          static const char* kHex = "0123456789abcdef";
+          out += "\\u00";
+          out += kHex[u >> 4];
+          out += kHex[u & 15];
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+TEST_CASE("strings with special bytes at every position dump and parse back exactly") {
+  // Each special piece at every offset of plain runs of 0..20 bytes, so the
+  // eight-byte fast paths meet it at every alignment and at the very end.
+  const std::vector<std::string> pieces = {"\"", "\\", "\n", std::string(1, '\x01'), "\x1f", "\x7f", " ",
+                                           "я", "€", "😀", "\xc2\x80"};
+  for (const std::string& piece : pieces) {
+    for (size_t before = 0; before <= 20; ++before) {
+      for (size_t after : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{17}}) {
+        const std::string s = std::string(before, 'a') + piece + std::string(after, 'b') + piece;
+        CAPTURE(s);
+        const std::string dumped = Json(s).dump();
+        CHECK(dumped == reference_dump(s));
+        CHECK(parse_ok(dumped) == Json(s));
+      }
+    }
+  }
+}
+
+TEST_CASE("invalid UTF-8 and raw control characters are refused at their offset, however far in") {
+  for (size_t before = 0; before <= 20; ++before) {
+    const std::string run(before, 'x');
+    CAPTURE(before);
+    const std::string at = fmt::format("offset {}:", before + 1);  // after the opening quote
+    CHECK(parse_error("\"" + run + "\xff" + "zzzzzzzzz\"").find(at + " invalid UTF-8") != std::string::npos);
+    CHECK(parse_error("\"" + run + "\xd0" + "zzzzzzzzz\"").find(at + " invalid UTF-8") != std::string::npos);
+    CHECK(parse_error("\"" + run + "\xc0\xaf" + "zzzzzzzz\"").find(at + " invalid UTF-8") != std::string::npos);
+    CHECK(parse_error("\"" + run + "\xed\xa0\x80" + "zzzzzzz\"").find(at + " invalid UTF-8") != std::string::npos);
+    CHECK(parse_error("\"" + run + "\t" + "zzzzzzzzz\"").find(at + " control character") != std::string::npos);
+    CHECK(parse_error("\"" + run + "zzzzzzzzz").find("unterminated string") != std::string::npos);
+    CHECK(parse_error("\"" + run + "\xd0").find("invalid UTF-8") != std::string::npos);  // cut short at the end
+  }
 }
 
 TEST_CASE("parse limits nesting depth to 256 levels") {

@@ -32,6 +32,11 @@ TEST_CASE("utc_instant gives one fixed-width text per instant, whatever the offs
   // across midnight and a year
   CHECK(utc_instant("2027-01-01T01:00:00+03:00") == "2026-12-31T22:00:00.000Z");
   CHECK(utc_instant("2024-02-29T23:30:00-01:00") == "2024-03-01T00:30:00.000Z");
+  // every field zero-padded to its width, at the ends of the range
+  CHECK(utc_instant("0099-03-01T00:00:07.09Z") == "0099-03-01T00:00:07.090Z");
+  CHECK(utc_instant("0001-01-01T00:30:00+01:00") == "0000-12-31T23:30:00.000Z");
+  CHECK(utc_instant("9999-12-31T23:59:59.999Z") == "9999-12-31T23:59:59.999Z");
+  CHECK_FALSE(utc_instant("9999-12-31T23:59:59-00:01"));  // past year 9999 in UTC
   // so text order is time order: 10:00+03:00 is before 08:30Z
   CHECK(*utc_instant("2026-11-23T10:00:00+03:00") < *utc_instant("2026-11-23T08:30:00Z"));
   CHECK(*utc_instant("2026-11-23T12:04:05Z") < *utc_instant("2026-11-23T12:04:05.001Z"));
