@@ -131,7 +131,10 @@ std::optional<std::string> utc_instant(std::string_view s) {
 
 // ---- The hash chain ---------------------------------------------------------
 
-std::string chain_hash(std::string_view prev, std::string_view instance, int64_t seq, const Event& e) {
+namespace {
+
+// prev + "\n" + instance + "\n" + seq + "\n", the start of what a chain hash hashes.
+std::string chain_prefix(std::string_view prev, std::string_view instance, int64_t seq) {
   std::string text;
   text.reserve(prev.size() + instance.size() + 256);
   text += prev;
@@ -140,7 +143,21 @@ std::string chain_hash(std::string_view prev, std::string_view instance, int64_t
   text += '\n';
   text += std::to_string(seq);
   text += '\n';
+  return text;
+}
+
+}  // namespace
+
+std::string chain_hash(std::string_view prev, std::string_view instance, int64_t seq, const Event& e) {
+  std::string text = chain_prefix(prev, instance, seq);
   append_encoded_event(text, e);
+  return sha256_hex(text);
+}
+
+std::string chain_hash(std::string_view prev, std::string_view instance, int64_t seq, const Event& e,
+                       std::string_view data) {
+  std::string text = chain_prefix(prev, instance, seq);
+  append_encoded_event(text, e, data);
   return sha256_hex(text);
 }
 

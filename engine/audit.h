@@ -35,6 +35,10 @@ std::optional<std::string> utc_instant(std::string_view iso);
 // whose hash is `prev` ("" for seq 1):
 //   sha256_hex(prev + "\n" + instance + "\n" + seq + "\n" + encode_event(e).dump())
 std::string chain_hash(std::string_view prev, std::string_view instance, int64_t seq, const Event& e);
+// The same, given the text of e.data as e.data.dump() writes it (see
+// append_encoded_event): an append has just written it for its data column.
+std::string chain_hash(std::string_view prev, std::string_view instance, int64_t seq, const Event& e,
+                       std::string_view data);
 
 // One row of an instance's log as it is stored, for checking the chain.
 struct LoggedEvent {

@@ -3,6 +3,7 @@
 #include "engine/core.h"
 
 #include <algorithm>
+#include <cassert>
 #include <array>
 #include <tuple>
 
@@ -771,7 +772,11 @@ Json encode_event(const Event& e) {
   return j;
 }
 
-void append_encoded_event(std::string& out, const Event& e) {
+namespace {
+
+// encode_event(e).dump(), with the data written by `write_data`.
+template <class WriteData>
+void append_encoded(std::string& out, const Event& e, WriteData write_data) {
   // The keys of encode_event's object, in the sorted order dump() writes them.
   auto text_or_null = [&out](const std::string& s) {
     if (s.empty()) {
@@ -785,7 +790,7 @@ void append_encoded_event(std::string& out, const Event& e) {
   out += ",\"at\":";
   append_json_string(out, e.at);
   out += ",\"data\":";
-  e.data.dump_to(out);
+  write_data();
   out += ",\"format\":";
   out += std::to_string(e.format);
   out += ",\"step\":";
@@ -793,6 +798,17 @@ void append_encoded_event(std::string& out, const Event& e) {
   out += ",\"type\":";
   append_json_string(out, to_string(e.type));
   out += '}';
+}
+
+}  // namespace
+
+void append_encoded_event(std::string& out, const Event& e) {
+  append_encoded(out, e, [&] { e.data.dump_to(out); });
+}
+
+void append_encoded_event(std::string& out, const Event& e, std::string_view data) {
+  assert(data == e.data.dump());
+  append_encoded(out, e, [&] { out += data; });
 }
 
 Result<Event> decode_event(const Json& j) {

@@ -89,6 +89,10 @@ Json encode_event(const Event& e);
 // encode_event(e).dump(), appended to `out` without building the object (the
 // event's data is not copied): what the hash chain hashes.
 void append_encoded_event(std::string& out, const Event& e);
+// The same, with `data` the text of e.data as e.data.dump() writes it, for a
+// caller that has it already (storage writes it into its own column).
+// REQUIRES: data == e.data.dump() (checked by assert in debug builds).
+void append_encoded_event(std::string& out, const Event& e, std::string_view data);
 Result<Event> decode_event(const Json& j);
 
 // ---- Commands ---------------------------------------------------------------

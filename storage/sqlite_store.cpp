@@ -542,7 +542,9 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
     for (size_t i = 0; i < events.size(); ++i) {
       const Event& e = events[i];
       const int64_t seq = expected_seq + static_cast<int64_t>(i) + 1;
-      std::string hash = chain_hash(prev_hash, after.id, seq, e);
+      // The data's text goes into its column and into the hash: dumped once.
+      const std::string data = e.data.dump();
+      std::string hash = chain_hash(prev_hash, after.id, seq, e, data);
       {
         Query q = impl_->query(kInsertEvent);
         q->bind(1, after.id);
@@ -551,7 +553,7 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
         bind_text_or_null(*q, 4, e.actor);
         q->bind(5, std::string(to_string(e.type)));
         bind_text_or_null(*q, 6, e.step);
-        q->bind(7, e.data.dump());
+        q->bind(7, data);
         q->bind(8, e.format);
         q->bind(9, hash);
         // The instant in UTC, so that periods compare across offsets; NULL

@@ -94,6 +94,8 @@ void audit(const std::vector<Event>& events, const std::string& instance) {
     expect(row.hash == sha256_hex(prev + "\n" + instance + "\n" + std::to_string(row.seq) + "\n" +
                                   encode_event(events[i]).dump()),
            "chain_hash hashes the event's encoding");
+    expect(chain_hash(prev, instance, row.seq, events[i], events[i].data.dump()) == row.hash,
+           "chain_hash given the data's text (as an append) hashes the same");
     row.event = events[i];
     prev = row.hash;
     rows.push_back(std::move(row));

@@ -128,6 +128,8 @@ TEST_CASE("chain_hash hashes exactly prev, instance, seq and encode_event(e).dum
     const std::string definition =
         sha256_hex(prev + "\n7\n" + std::to_string(seq) + "\n" + encode_event(events[i]).dump());
     CHECK(chain_hash(prev, "7", seq, events[i]) == definition);
+    // as an append computes it, with the data's text it writes to its column
+    CHECK(chain_hash(prev, "7", seq, events[i], events[i].data.dump()) == definition);
     prev = definition;
   }
 }
