@@ -10,6 +10,7 @@
 #include "engine/names.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include "engine/utf8.h"
@@ -339,12 +340,109 @@ std::vector<Word> key_words(std::string_view key) {
 
 }  // namespace
 
-NameMatcher::NameMatcher(std::string_view query)
-    : query_(query), words_(unique_words(name_words(query))), phone_(looks_like_phone(query)) {}
+NameMatcher::NameMatcher(std::string_view query, bool prefilter)
+    : query_(query), words_(unique_words(name_words(query))), phone_(looks_like_phone(query)), prefilter_(prefilter) {
+  // word_score: equal, a prefix of the name word, or (both kTypoMinLength
+  // letters or more) one edit apart. An edit at index 0 or 1 leaves the last
+  // two letters (index 3 or later) whole; one later leaves the first two.
+  for (size_t k = 0; k < words_.size(); ++k) {
+    const Word& w = words_[k];
+    auto utf8 = [](std::u32string_view letters) {
+      std::string out;
+      for (char32_t c : letters) append_utf8(out, c);
+      return out;
+    };
+    const std::u32string_view v(w);
+    if (w.size() < kTypoMinLength) {
+      needs_.push_back(Need{true, 0, 0, k, " " + utf8(v)});
+    } else {
+      needs_.push_back(Need{false, w[0], w[1], k, utf8(v.substr(0, 2))});
+      needs_.push_back(Need{false, w[w.size() - 2], w.back(), k, utf8(v.substr(w.size() - 2))});
+    }
+  }
+}
+
+bool NameMatcher::may_match(std::string_view company_key, std::string_view contact) const {
+  constexpr size_t kMaxNeeds = 64;
+  if (!prefilter_ || needs_.size() > kMaxNeeds) return true;  // off, or too many words: score in full
+  const uint64_t all = words_.size() == 64 ? ~uint64_t{0} : (uint64_t{1} << words_.size()) - 1;
+  uint64_t found = 0;  // bit k: query word k has what it needs somewhere
+  bool unsure = false;
+  // For each prefix need, how many letters of its query word the current
+  // name word has begun with so far; kFailed once it differs.
+  constexpr size_t kFailed = ~size_t{0};
+  std::array<size_t, kMaxNeeds> matched;  // the first needs_.size() are used
+  const auto restart = [&] { std::fill_n(matched.begin(), needs_.size(), 0); };
+  restart();
+  // A normalize_company() key holds folded words and one space between
+  // them (key_words), so a need is a search for bytes (UTF-8 matches whole
+  // code points only).
+  for (const Need& need : needs_) {
+    const std::string_view in_key = need.in_key;
+    const bool has = need.prefix ? (company_key.substr(0, in_key.size() - 1) == in_key.substr(1) ||
+                                    company_key.find(in_key) != std::string_view::npos)
+                                 : company_key.find(in_key) != std::string_view::npos;
+    if (has) found |= uint64_t{1} << need.word;
+  }
+  // The contact's code points as its words see them: folded and split as
+  // split_words() does, matched as they come.
+  if (found != all) {
+    char32_t prev = 0;  // the previous letter of the current word; 0 at a word's start
+    size_t i = 0;
+    while (i < contact.size() && found != all) {
+      // ASCII and the two-byte Cyrillic block (U+0400..U+047F, all letters)
+      // decoded and classified here; anything else as split_words does.
+      const auto b = static_cast<unsigned char>(contact[i]);
+      char32_t c = 0;
+      Kind kind = Kind::word;
+      if (b < 0x80) {
+        ++i;
+        c = b;
+        const bool alnum = (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z');
+        kind = alnum ? Kind::word : Kind::separator;
+      } else if ((b == 0xD0 || b == 0xD1) && i + 1 < contact.size() &&
+                 (static_cast<unsigned char>(contact[i + 1]) & 0xC0) == 0x80) {
+        c = (static_cast<char32_t>(b & 0x1F) << 6) | (static_cast<unsigned char>(contact[i + 1]) & 0x3F);
+        i += 2;
+      } else {
+        const int32_t cp = next_code_point(contact, i);
+        if (cp < 0) continue;  // a bad byte: skipped, as split_words does
+        c = static_cast<char32_t>(cp);
+        kind = kind_of(c);
+      }
+      if (kind == Kind::ignore) {
+        // Ignored code points join their neighbours; only a combining breve
+        // changes the letter before it (и → й), too rare to mirror.
+        if (c == 0x0306) unsure = true;
+        continue;
+      }
+      if (kind == Kind::separator) {
+        prev = 0;
+        restart();
+        continue;
+      }
+      c = fold(c);
+      for (size_t n = 0; n < needs_.size(); ++n) {
+        const Need& need = needs_[n];
+        if (need.prefix) {
+          const Word& w = words_[need.word];
+          size_t& m = matched[n];
+          if (m == kFailed || m == w.size()) continue;
+          m = c == w[m] ? m + 1 : kFailed;
+          if (m == w.size()) found |= uint64_t{1} << need.word;
+        } else if (prev == need.first && c == need.second) {
+          found |= uint64_t{1} << need.word;
+        }
+      }
+      prev = c;
+    }
+  }
+  return unsure || found == all;
+}
 
 double NameMatcher::score_key(std::string_view company_key, std::string_view contact, std::string_view phone) const {
   double best = 0;
-  if (!words_.empty()) {
+  if (!words_.empty() && may_match(company_key, contact)) {
     std::vector<Word> c = unique_words(key_words(company_key));
     std::vector<Word> p = unique_words(name_words(contact));
     best = std::max(words_score(words_, c), words_score(words_, p));

@@ -47,15 +47,44 @@ double match_score(std::string_view query, std::string_view company, std::string
 // normalize_company() key, so a scan of the client database does not
 // normalise every name again. score_key(normalize_company(c), contact, phone)
 // equals match_score(query, c, contact, phone).
+//
+// Most clients of a scan share no word with the query. Before a client's
+// words are built and compared, one pass over its text (no allocation)
+// looks for what any match of each query word must leave in some name word:
+// a word shorter than five letters matches only a word it begins (equal or
+// a prefix); a longer one may also be one typo away, and one typo leaves its
+// first two letters or its last two next to each other. A client missing
+// that for some query word scores 0 on names without being compared.
+// `prefilter` false turns this off: the tests compare the two on many names.
+// The company key must be normalize_company()'s text, as the client database
+// stores it (its words are then found as bytes).
 class NameMatcher {
  public:
-  explicit NameMatcher(std::string_view query);
+  explicit NameMatcher(std::string_view query, bool prefilter = true);
   double score_key(std::string_view company_key, std::string_view contact, std::string_view phone) const;
 
  private:
+  // False when some query word cannot match any word of the company key or
+  // the contact (see above); true when it may.
+  bool may_match(std::string_view company_key, std::string_view contact) const;
+
   std::string query_;
   std::vector<std::u32string> words_;  // the query's, unique and sorted
   bool phone_ = false;                 // the query may be a phone number
+  bool prefilter_ = true;
+  // What query word `word` (index into words_) needs of some name word: to
+  // begin with the query word (`prefix`), or to hold `first` and `second`
+  // next to each other.
+  struct Need {
+    bool prefix = false;
+    char32_t first = 0;
+    char32_t second = 0;
+    size_t word = 0;
+    // The same in a normalize_company() key, as bytes: " " + the word (a
+    // word begins after a space, or at the key's start), or the two letters.
+    std::string in_key;
+  };
+  std::vector<Need> needs_;
 };
 
 }  // namespace reglament

@@ -3,9 +3,14 @@
 
 #include <doctest/doctest.h>
 
+#include <iterator>
+#include <random>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "engine/names.h"
+#include "engine/utf8.h"
 
 using namespace reglament;
 
@@ -223,4 +228,100 @@ TEST_CASE("match_score finds one of several phones and ignores an extension") {
 TEST_CASE("match_score does not read a query with letters as a phone") {
   CHECK(match_score("Ромашка 1234567", "ООО «Ромашка»", "", "8 495 123 45 67") == 0.0);
   CHECK(match_score("1234567", "ООО «Ромашка»", "", "") == 0.0);
+}
+
+// ---- NameMatcher's prefilter ---------------------------------------------------------
+
+namespace {
+
+std::u32string decode(const std::string& s) {
+  std::u32string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const int32_t cp = next_code_point(s, i);
+    if (cp >= 0) out += static_cast<char32_t>(cp);
+  }
+  return out;
+}
+
+std::string encode(const std::u32string& s) {
+  std::string out;
+  for (char32_t c : s) append_utf8(out, c);
+  return out;
+}
+
+// `word` with one random edit: a substitution, an insertion, a deletion, a
+// swap of neighbours, a cut to a prefix, or a change of case.
+std::string mutate(const std::string& word, std::mt19937& rng) {
+  std::u32string w = decode(word);
+  if (w.empty()) return word;
+  const char32_t letters[] = {U'а', U'о', U'к', U'я', U'ё', U'Е', U'x', U'Z', U'1', U'й'};
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const size_t at = pick(w.size());
+  switch (rng() % 6) {
+    case 0: w[at] = letters[pick(std::size(letters))]; break;
+    case 1: w.insert(w.begin() + static_cast<std::ptrdiff_t>(at), letters[pick(std::size(letters))]); break;
+    case 2: w.erase(at, 1); break;
+    case 3:
+      if (at + 1 < w.size()) std::swap(w[at], w[at + 1]);
+      break;
+    case 4: w.resize(at + 1); break;
+    case 5:
+      for (char32_t& c : w) {
+        if (c >= U'а' && c <= U'я') c -= 0x20;
+        else if (c >= U'a' && c <= U'z') c -= 0x20;
+      }
+      break;
+  }
+  return encode(w);
+}
+
+}  // namespace
+
+TEST_CASE("the prefilter never changes a score: random names, queries with typos, prefixes and odd text") {
+  // Words real names are made of, and the odd things text holds: legal
+  // forms, ё, punctuation, a soft hyphen inside a word, a decomposed й
+  // (и + combining breve), a bad byte, one- and two-letter words, digits.
+  const std::vector<std::string> vocabulary = {
+      "Ромашка", "Ромашко", "Иванов", "Иван", "Петров", "Пётр", "Клиент", "Торговый", "дом", "ООО", "ЗАО",
+      "ИП", "Ёлка", "елка", "Petrov", "Romashka", "LLC", "5", "12", "№7", "«Север»", "Ро\u00adмашка",
+      "Ки\u0306ров", "Кир\xffов", "а", "я", "ао", "ип", "Север-Юг", "Москва,", "ул.", "Ленина"};
+  std::mt19937 rng(20261202);
+  auto word = [&] { return vocabulary[rng() % vocabulary.size()]; };
+  int names_matched = 0;
+  int scored_zero = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string company, contact, query;
+    for (size_t k = rng() % 4; k > 0; --k) company += word() + " ";
+    for (size_t k = rng() % 3; k > 0; --k) contact += word() + " ";
+    for (size_t k = 1 + rng() % 3; k > 0; --k) {
+      const std::string w = word();
+      query += (rng() % 2 ? mutate(w, rng) : w) + (rng() % 4 ? " " : ", ");
+    }
+    const std::string key = normalize_company(company);
+    const double filtered = NameMatcher(query).score_key(key, contact, "");
+    const double full = NameMatcher(query, false).score_key(key, contact, "");
+    CAPTURE(query);
+    CAPTURE(company);
+    CAPTURE(contact);
+    REQUIRE(filtered == full);
+    names_matched += full > 0;
+    scored_zero += full == 0;
+  }
+  // Both kinds of answer were exercised, many times each.
+  CHECK(names_matched > 500);
+  CHECK(scored_zero > 2000);
+}
+
+TEST_CASE("the prefilter keeps a typo at either end of a word, and a prefix") {
+  // The first two letters, or the last two, survive any one edit.
+  CHECK(match_score("Рмоашка", "ООО «Ромашка»", "", "") > 0.5);   // swap at the start
+  CHECK(match_score("Ромашак", "ООО «Ромашка»", "", "") > 0.5);   // swap at the end
+  CHECK(match_score("Xомашка", "ООО «Ромашка»", "", "") > 0.5);   // first letter wrong
+  CHECK(match_score("Ромашкx", "ООО «Ромашка»", "", "") > 0.5);   // last letter wrong
+  CHECK(match_score("ромаш", "ООО «Ромашка»", "", "") > 0.5);     // a prefix
+  CHECK(match_score("омашка", "ООО «Ромашка»", "", "") > 0.5);    // first letter missing
+  CHECK(match_score("Кийров", "", "Ки\u0306ров Иван", "") > 0.5);  // a decomposed й in the contact
+  CHECK(match_score("Ромашка Иван", "ООО «Ромашка»", "Иванов Иван", "") > 0.5);
+  CHECK(match_score("Лютик", "ООО «Ромашка»", "Иванов Иван", "") == 0);
 }
