@@ -635,10 +635,15 @@ class CrashTest {
     }
     std::vector<std::string> args{"start", process, "--set", "client=" + kClients[pick(kClients.size())]};
     if (process == "incoming-request") {
-      double v = std::uniform_real_distribution<double>(0, 1)(rng_);
-      if (v < 0.4)
+      // VIP, regular, VIP, regular, the client database decides: in turn,
+      // not by a coin, so that the short form (about a dozen 3.1 instances
+      // under the sanitizers) always meets both branches. With a coin, seed
+      // 472788 started one VIP instance of eleven and the ASan run, whose
+      // kills land differently, finished none.
+      const int turn = incoming_started_++ % 5;
+      if (turn == 0 || turn == 2)
         args.insert(args.end(), {"--set", "vip=true"});
-      else if (v < 0.8)
+      else if (turn == 1 || turn == 3)
         args.insert(args.end(), {"--set", "vip=false"});  // otherwise the client database decides
     } else if (process == "outbound-call" && coin(0.5)) {
       args.insert(args.end(), {"--set", "call_on=" + iso_date(now_ + between(0, 3) * 86400)});
@@ -965,6 +970,7 @@ class CrashTest {
   double simulated_days_ = 0;
   int64_t acks_total_ = 0;
   int branch_vip_ = 0, branch_regular_ = 0;
+  int incoming_started_ = 0;  // 3.1 starts attempted, for their turn of vip
   int finished_ = 0;
   int64_t completion_checks_ = 0;
   int64_t events_checked_ = 0;
