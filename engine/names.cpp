@@ -70,6 +70,48 @@ Kind kind_of(char32_t c) {
   return Kind::word;
 }
 
+// Walks the code points of `text` as words see them: letter(c) for each
+// letter or digit, folded; gap() where a word ends (a separator); breve()
+// for a combining breve, the one ignored code point that changes the letter
+// before it (и + U+0306 is й). Other ignored code points join their
+// neighbours; bad bytes are skipped. letter() returns false to stop early.
+// ASCII and the two-byte Cyrillic block (U+0400..U+047F, all letters) are
+// decoded and classified inline; both split_words() and the prefilter of
+// NameMatcher read text through here, so they cannot disagree on a word.
+template <class Letter, class Gap, class Breve>
+void scan_letters(std::string_view text, Letter letter, Gap gap, Breve breve) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    char32_t c = 0;
+    Kind kind = Kind::word;
+    if (b < 0x80) {
+      ++i;
+      c = b;
+      const bool alnum = (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z');
+      kind = alnum ? Kind::word : Kind::separator;
+    } else if ((b == 0xD0 || b == 0xD1) && i + 1 < text.size() &&
+               (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80) {
+      c = (static_cast<char32_t>(b & 0x1F) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3F);
+      i += 2;
+    } else {
+      const int32_t cp = next_code_point(text, i);
+      if (cp < 0) continue;  // a bad byte: skipped
+      c = static_cast<char32_t>(cp);
+      kind = kind_of(c);
+    }
+    switch (kind) {
+      case Kind::separator: gap(); break;
+      case Kind::ignore:
+        if (c == 0x0306) breve();
+        break;
+      case Kind::word:
+        if (!letter(fold(c))) return;
+        break;
+    }
+  }
+}
+
 // The folded words of `text`, in order.
 std::vector<Word> split_words(std::string_view text) {
   std::vector<Word> words;
@@ -78,20 +120,17 @@ std::vector<Word> split_words(std::string_view text) {
     if (!current.empty()) words.push_back(std::move(current));
     current.clear();
   };
-  size_t i = 0;
-  while (i < text.size()) {
-    int32_t cp = next_code_point(text, i);
-    if (cp < 0) continue;  // a bad byte: skipped
-    char32_t c = static_cast<char32_t>(cp);
-    switch (kind_of(c)) {
-      case Kind::separator: flush(); break;
-      case Kind::ignore:
+  scan_letters(
+      text,
+      [&](char32_t c) {
+        current += c;
+        return true;
+      },
+      flush,
+      [&] {
         // A decomposed "й" (и + combining breve) is still "й".
-        if (c == 0x0306 && !current.empty() && current.back() == U'и') current.back() = U'й';
-        break;
-      case Kind::word: current += fold(c); break;
-    }
-  }
+        if (!current.empty() && current.back() == U'и') current.back() = U'й';
+      });
   flush();
   return words;
 }
@@ -384,58 +423,33 @@ bool NameMatcher::may_match(std::string_view company_key, std::string_view conta
                                  : company_key.find(in_key) != std::string_view::npos;
     if (has) found |= uint64_t{1} << need.word;
   }
-  // The contact's code points as its words see them: folded and split as
-  // split_words() does, matched as they come.
+  // The contact's letters, as split_words() reads them, matched as they come.
   if (found != all) {
     char32_t prev = 0;  // the previous letter of the current word; 0 at a word's start
-    size_t i = 0;
-    while (i < contact.size() && found != all) {
-      // ASCII and the two-byte Cyrillic block (U+0400..U+047F, all letters)
-      // decoded and classified here; anything else as split_words does.
-      const auto b = static_cast<unsigned char>(contact[i]);
-      char32_t c = 0;
-      Kind kind = Kind::word;
-      if (b < 0x80) {
-        ++i;
-        c = b;
-        const bool alnum = (c >= U'0' && c <= U'9') || (c >= U'a' && c <= U'z') || (c >= U'A' && c <= U'Z');
-        kind = alnum ? Kind::word : Kind::separator;
-      } else if ((b == 0xD0 || b == 0xD1) && i + 1 < contact.size() &&
-                 (static_cast<unsigned char>(contact[i + 1]) & 0xC0) == 0x80) {
-        c = (static_cast<char32_t>(b & 0x1F) << 6) | (static_cast<unsigned char>(contact[i + 1]) & 0x3F);
-        i += 2;
-      } else {
-        const int32_t cp = next_code_point(contact, i);
-        if (cp < 0) continue;  // a bad byte: skipped, as split_words does
-        c = static_cast<char32_t>(cp);
-        kind = kind_of(c);
-      }
-      if (kind == Kind::ignore) {
-        // Ignored code points join their neighbours; only a combining breve
-        // changes the letter before it (и → й), too rare to mirror.
-        if (c == 0x0306) unsure = true;
-        continue;
-      }
-      if (kind == Kind::separator) {
-        prev = 0;
-        restart();
-        continue;
-      }
-      c = fold(c);
-      for (size_t n = 0; n < needs_.size(); ++n) {
-        const Need& need = needs_[n];
-        if (need.prefix) {
-          const Word& w = words_[need.word];
-          size_t& m = matched[n];
-          if (m == kFailed || m == w.size()) continue;
-          m = c == w[m] ? m + 1 : kFailed;
-          if (m == w.size()) found |= uint64_t{1} << need.word;
-        } else if (prev == need.first && c == need.second) {
-          found |= uint64_t{1} << need.word;
-        }
-      }
-      prev = c;
-    }
+    scan_letters(
+        contact,
+        [&](char32_t c) {
+          for (size_t n = 0; n < needs_.size(); ++n) {
+            const Need& need = needs_[n];
+            if (need.prefix) {
+              const Word& w = words_[need.word];
+              size_t& m = matched[n];
+              if (m == kFailed || m == w.size()) continue;
+              m = c == w[m] ? m + 1 : kFailed;
+              if (m == w.size()) found |= uint64_t{1} << need.word;
+            } else if (prev == need.first && c == need.second) {
+              found |= uint64_t{1} << need.word;
+            }
+          }
+          prev = c;
+          return found != all;
+        },
+        [&] {
+          prev = 0;
+          restart();
+        },
+        // The breve changes the letter before it (и → й): too rare to mirror.
+        [&] { unsure = true; });
   }
   return unsure || found == all;
 }
