@@ -204,6 +204,65 @@ CREATE TABLE links (
 CREATE INDEX links_unstarted ON links (parent) WHERE child IS NULL;
 )sql";
 
+// Schema version 5 (fewer pages written per command, docs/performance.md):
+// `tasks` and `jobs` keyed by their id alone (WITHOUT ROWID: one b-tree
+// instead of a rowid table and its primary key index), without
+// `tasks_by_instance` and `jobs_by_instance` (an instance's tasks and jobs
+// are the id range "<instance>."), and `task_roles` without
+// `task_roles_by_task` and its cascade (the store deletes a task's roles by
+// their primary key). Rebuilds the three tables, keeping their rows.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE tasks_v5 (
+  task       TEXT    PRIMARY KEY,
+  instance   TEXT    NOT NULL REFERENCES instances (id),
+  process    TEXT    NOT NULL,
+  version    INTEGER NOT NULL,
+  step       TEXT    NOT NULL,
+  title      TEXT    NOT NULL,
+  roles_json TEXT    NOT NULL,
+  claimed_by TEXT,
+  created_at TEXT    NOT NULL,
+  priority   INTEGER NOT NULL DEFAULT 1,
+  due        TEXT,
+  due_epoch  INTEGER
+) WITHOUT ROWID;
+INSERT INTO tasks_v5 (task, instance, process, version, step, title, roles_json, claimed_by, created_at,
+                      priority, due, due_epoch)
+  SELECT task, instance, process, version, step, title, roles_json, claimed_by, created_at, priority, due, due_epoch
+  FROM tasks;
+CREATE TABLE task_roles_v5 (
+  task TEXT NOT NULL,
+  role TEXT NOT NULL,
+  PRIMARY KEY (role, task)
+) WITHOUT ROWID;
+INSERT INTO task_roles_v5 (task, role) SELECT task, role FROM task_roles;
+DROP TABLE task_roles;
+DROP TABLE tasks;
+ALTER TABLE tasks_v5 RENAME TO tasks;
+ALTER TABLE task_roles_v5 RENAME TO task_roles;
+CREATE INDEX tasks_inbox_order ON tasks (priority DESC, due_epoch IS NULL, due_epoch, created_at,
+                                       CAST(instance AS INTEGER), instance,
+                                       CAST(substr(task, length(instance) + 2) AS INTEGER), task);
+
+CREATE TABLE jobs_v5 (
+  job          TEXT    PRIMARY KEY,
+  instance     TEXT    NOT NULL REFERENCES instances (id),
+  step         TEXT    NOT NULL,
+  handler      TEXT    NOT NULL,
+  attempts     INTEGER NOT NULL,
+  last_error   TEXT,
+  scheduled_at TEXT    NOT NULL,
+  incident     INTEGER NOT NULL DEFAULT 0,
+  retry_at     TEXT
+) WITHOUT ROWID;
+INSERT INTO jobs_v5 (job, instance, step, handler, attempts, last_error, scheduled_at, incident, retry_at)
+  SELECT job, instance, step, handler, attempts, last_error, scheduled_at, incident, retry_at FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v5 RENAME TO jobs;
+CREATE INDEX jobs_by_schedule ON jobs (scheduled_at, instance);
+CREATE INDEX jobs_incidents ON jobs (incident) WHERE incident = 1;
+)sql";
+
 void create_v3(SQLite::Database& db) {
   db.exec(kSchemaV3);
   db.exec(kCrmSchema);
@@ -274,6 +333,7 @@ Status migrate(SQLite::Database& db, const std::string& path) {
   if (version < 2) db.exec(kSchemaV2);
   if (version < 3) create_v3(db);
   if (version < 4) db.exec(kRefusalsSchema);
+  if (version < 5) db.exec(kSchemaV5);
   SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
   q.bind(1, std::to_string(kSchemaVersion));
   q.exec();
@@ -289,6 +349,7 @@ void create_schema(SQLite::Database& db) {
   db.exec(kSchemaV2);
   create_v3(db);
   db.exec(kRefusalsSchema);
+  db.exec(kSchemaV5);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},

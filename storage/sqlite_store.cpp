@@ -45,17 +45,34 @@ constexpr const char* kUpsertInstance =
     "INSERT INTO instances (id, process, version, status, started_at, updated_at, ended_at, "
     "current_json, client, vars_json, last_seq) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at, "
+    "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, "
     "ended_at = excluded.ended_at, current_json = excluded.current_json, client = excluded.client, "
     "vars_json = excluded.vars_json, last_seq = excluded.last_seq";
+// Apart from the upsert, and only when it changed: an UPDATE that sets a
+// column rewrites every index holding it (instances_by_process), changed or
+// not, and the status changes twice in an instance's life.
+constexpr const char* kSetInstanceStatus = "UPDATE instances SET status = ?2 WHERE id = ?1 AND status IS NOT ?2";
 constexpr const char* kBumpNextInstance =
     "UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), CAST(?1 AS INTEGER) + 1) AS TEXT) "
     "WHERE key = 'next_instance'";
 constexpr const char* kNextInstance = "SELECT value FROM meta WHERE key = 'next_instance'";
-constexpr const char* kDeleteTasks = "DELETE FROM tasks WHERE instance = ?1";
+// An instance's tasks: the ids "<instance>.<n>" are the key range from
+// "<instance>." up to "<instance>/" ('/' follows '.'); the instance column
+// is compared too, for an instance id that itself holds a dot.
+constexpr const char* kInstanceTasks =
+    "SELECT task, claimed_by, process, version, step, title, roles_json, created_at, priority, due, due_epoch "
+    "FROM tasks WHERE task >= ?1 || '.' AND task < ?1 || '/' AND instance = ?1";
+constexpr const char* kDeleteTask = "DELETE FROM tasks WHERE task = ?1";
+constexpr const char* kClaimTask = "UPDATE tasks SET claimed_by = ?2 WHERE task = ?1";
+constexpr const char* kDeleteTaskRole = "DELETE FROM task_roles WHERE role = ?1 AND task = ?2";
+constexpr const char* kDeleteTaskRoles = "DELETE FROM task_roles WHERE task = ?1";
 constexpr const char* kInsertTask =
-    "INSERT INTO tasks (task, instance, process, version, step, title, roles_json, claimed_by, created_at, "
-    "priority, due, due_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+    "INSERT INTO tasks (task, process, version, step, title, roles_json, created_at, priority, due, due_epoch, "
+    "claimed_by, instance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+// Rewrites every column but the ids (an escalation, a migrated instance).
+constexpr const char* kUpdateTask =
+    "UPDATE tasks SET process = ?2, version = ?3, step = ?4, title = ?5, roles_json = ?6, created_at = ?7, "
+    "priority = ?8, due = ?9, due_epoch = ?10, claimed_by = ?11 WHERE task = ?1";
 constexpr const char* kDeleteTimer = "DELETE FROM timers WHERE instance = ?1";
 constexpr const char* kInsertTimer = "INSERT INTO timers (instance, due_epoch) VALUES (?1, ?2)";
 constexpr const char* kInstancesDue =
@@ -69,10 +86,17 @@ constexpr const char* kLatestDefinitions =
     "WHERE d.version = (SELECT max(version) FROM definitions WHERE process = d.process) ORDER BY d.process";
 constexpr std::string_view kCalendarDocument = "calendar";
 constexpr const char* kInsertTaskRole = "INSERT OR IGNORE INTO task_roles (task, role) VALUES (?1, ?2)";
-constexpr const char* kJobSchedules = "SELECT job, scheduled_at FROM jobs WHERE instance = ?1";
-constexpr const char* kDeleteJobs = "DELETE FROM jobs WHERE instance = ?1";
+// An instance's jobs: the id range of its tasks (they share the counter).
+constexpr const char* kInstanceJobs =
+    "SELECT job, step, handler, attempts, last_error, scheduled_at, incident, retry_at FROM jobs "
+    "WHERE job >= ?1 || '.' AND job < ?1 || '/' AND instance = ?1";
+constexpr const char* kDeleteJob = "DELETE FROM jobs WHERE job = ?1";
+// Everything but when it was first scheduled, which does not change.
+constexpr const char* kUpdateJob =
+    "UPDATE jobs SET step = ?2, handler = ?3, attempts = ?4, last_error = ?5, incident = ?6, retry_at = ?7 "
+    "WHERE job = ?1";
 constexpr const char* kInsertJob =
-    "INSERT INTO jobs (job, instance, step, handler, attempts, last_error, scheduled_at, incident, retry_at) "
+    "INSERT INTO jobs (job, step, handler, attempts, last_error, incident, retry_at, scheduled_at, instance) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 constexpr const char* kSelectIncidents =
     "SELECT j.job, j.instance, i.process, j.step, j.handler, j.attempts, j.last_error, j.scheduled_at "
@@ -226,6 +250,12 @@ struct SqliteStore::Impl {
   Result<std::vector<StoredEvent>> read_events(const std::string& instance);
   Result<InboxRow> read_task_row(SQLite::Statement& s);
   Result<Org> current_org();
+  // Brings the instance's rows in tasks/task_roles to after.open_tasks().
+  // Throws SQLite::Exception.
+  void write_tasks(const Deployed& def, const InstanceState& after, bool new_instance);
+  // Brings the instance's rows in jobs to after.open_jobs(), `events` being
+  // those appended now. Throws SQLite::Exception.
+  void write_jobs(const InstanceState& after, const std::vector<Event>& events, bool new_instance);
 
   std::string path;
   SQLite::Database db;
@@ -267,6 +297,227 @@ Result<std::vector<StoredEvent>> SqliteStore::Impl::read_events(const std::strin
     out.push_back(std::move(se));
   }
   return out;
+}
+
+namespace {
+
+// A tasks row but for its id, instance and claim: what a command other than
+// a claim changes, if anything.
+struct TaskRowText {
+  std::string process;
+  int version = 0;
+  std::string step;
+  std::string title;
+  std::string roles_json;
+  std::string created_at;
+  int priority = 0;
+  std::string due;
+  std::optional<int64_t> due_epoch;
+
+  bool operator==(const TaskRowText&) const = default;
+};
+
+TaskRowText task_row(const Deployed& def, const InstanceState& s, const Task& t) {
+  const Step* step = def.process ? def.process->step(t.step) : nullptr;
+  TaskRowText row;
+  row.process = s.process;
+  row.version = s.version;
+  row.step = t.step;
+  row.title = step ? step->title : std::string();
+  row.roles_json = string_array(t.roles).dump();
+  row.created_at = t.created_at;
+  row.priority = static_cast<int>(t.priority);
+  row.due = t.due;
+  if (t.has_due()) row.due_epoch = t.due_epoch;
+  return row;
+}
+
+// Binds ?2..?11 of kInsertTask/kUpdateTask: the row, then the claim.
+void bind_task_row(SQLite::Statement& q, const TaskRowText& row, const std::string& claimed_by) {
+  q.bind(2, row.process);
+  q.bind(3, row.version);
+  q.bind(4, row.step);
+  q.bind(5, row.title);
+  q.bind(6, row.roles_json);
+  q.bind(7, row.created_at);
+  q.bind(8, row.priority);
+  bind_text_or_null(q, 9, row.due);
+  if (row.due_epoch) {
+    q.bind(10, *row.due_epoch);
+  } else {
+    q.bind(10);
+  }
+  bind_text_or_null(q, 11, claimed_by);
+}
+
+}  // namespace
+
+void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& after, bool new_instance) {
+  struct Stored {
+    std::string claimed_by;
+    TaskRowText row;
+    bool open = false;  // still open by the state
+  };
+  std::map<std::string, Stored, std::less<>> stored;
+  if (!new_instance) {
+    Query q = query(kInstanceTasks);
+    q->bind(1, after.id);
+    while (q->executeStep()) {
+      Stored st;
+      st.claimed_by = text_or_empty(q->getColumn(1));
+      st.row.process = q->getColumn(2).getString();
+      st.row.version = q->getColumn(3).getInt();
+      st.row.step = q->getColumn(4).getString();
+      st.row.title = q->getColumn(5).getString();
+      st.row.roles_json = q->getColumn(6).getString();
+      st.row.created_at = q->getColumn(7).getString();
+      st.row.priority = q->getColumn(8).getInt();
+      st.row.due = text_or_empty(q->getColumn(9));
+      if (!q->getColumn(10).isNull()) st.row.due_epoch = q->getColumn(10).getInt64();
+      stored.emplace(q->getColumn(0).getString(), std::move(st));
+    }
+  }
+  // A task's roles rows, by their primary key; a roles_json this module did
+  // not write (the file was edited) falls back to finding them by task.
+  auto delete_roles = [&](const std::string& task, const std::string& roles_json) {
+    Result<std::vector<std::string>> roles = parse_string_array(roles_json, "roles of a task");
+    if (!roles) {
+      Query q = query(kDeleteTaskRoles);
+      q->bind(1, task);
+      q->exec();
+      return;
+    }
+    for (const std::string& role : *roles) {
+      Query q = query(kDeleteTaskRole);
+      q->bind(1, role);
+      q->bind(2, task);
+      q->exec();
+    }
+  };
+  auto insert_roles = [&](const Task& t) {
+    for (const std::string& role : t.roles) {
+      Query q = query(kInsertTaskRole);
+      q->bind(1, t.id);
+      q->bind(2, role);
+      q->exec();
+    }
+  };
+  for (const Task* t : after.open_tasks()) {
+    TaskRowText row = task_row(def, after, *t);
+    auto it = stored.find(t->id);
+    if (it == stored.end()) {
+      Query q = query(kInsertTask);
+      q->bind(1, t->id);
+      bind_task_row(*q, row, t->claimed_by);
+      q->bind(12, after.id);
+      q->exec();
+      insert_roles(*t);
+      continue;
+    }
+    Stored& st = it->second;
+    st.open = true;
+    if (st.row == row) {
+      if (st.claimed_by != t->claimed_by) {  // a claim or a release: one column, in no index
+        Query q = query(kClaimTask);
+        q->bind(1, t->id);
+        bind_text_or_null(*q, 2, t->claimed_by);
+        q->exec();
+      }
+      continue;
+    }
+    {
+      Query q = query(kUpdateTask);
+      q->bind(1, t->id);
+      bind_task_row(*q, row, t->claimed_by);
+      q->exec();
+    }
+    if (st.row.roles_json != row.roles_json) {
+      delete_roles(t->id, st.row.roles_json);
+      insert_roles(*t);
+    }
+  }
+  for (const auto& [task, st] : stored) {
+    if (st.open) continue;
+    delete_roles(task, st.row.roles_json);
+    Query q = query(kDeleteTask);
+    q->bind(1, task);
+    q->exec();
+  }
+}
+
+void SqliteStore::Impl::write_jobs(const InstanceState& after, const std::vector<Event>& events,
+                                   bool new_instance) {
+  struct Row {
+    std::string step, handler;
+    int attempts = 0;
+    std::string last_error;
+    bool incident = false;
+    std::string retry_at;
+    bool operator==(const Row&) const = default;
+  };
+  struct Stored {
+    Row row;
+    std::string scheduled_at;
+    bool open = false;  // still open by the state
+  };
+  std::map<std::string, Stored, std::less<>> stored;
+  if (!new_instance) {
+    Query q = query(kInstanceJobs);
+    q->bind(1, after.id);
+    while (q->executeStep()) {
+      Stored st;
+      st.row.step = q->getColumn(1).getString();
+      st.row.handler = q->getColumn(2).getString();
+      st.row.attempts = q->getColumn(3).getInt();
+      st.row.last_error = text_or_empty(q->getColumn(4));
+      st.scheduled_at = q->getColumn(5).getString();
+      st.row.incident = q->getColumn(6).getInt() != 0;
+      st.row.retry_at = text_or_empty(q->getColumn(7));
+      stored.emplace(q->getColumn(0).getString(), std::move(st));
+    }
+  }
+  auto bind_row = [](SQLite::Statement& q, const Row& row) {
+    q.bind(2, row.step);
+    q.bind(3, row.handler);
+    q.bind(4, row.attempts);
+    bind_text_or_null(q, 5, row.last_error);
+    q.bind(6, row.incident ? 1 : 0);
+    bind_text_or_null(q, 7, row.retry_at);
+  };
+  for (const Job* j : after.open_jobs()) {
+    const Row row{j->step, j->handler, j->attempts, j->last_error, j->incident, j->retry_at};
+    auto it = stored.find(j->id);
+    if (it != stored.end()) {
+      it->second.open = true;
+      if (it->second.row == row) continue;
+      Query q = query(kUpdateJob);
+      q->bind(1, j->id);
+      bind_row(*q, row);
+      q->exec();
+      continue;
+    }
+    // A new job was first scheduled by its ServiceScheduled event, among
+    // these events (the state does not carry the time).
+    std::string scheduled_at = after.updated_at;
+    for (const Event& e : events) {
+      if (e.type == EventType::service_scheduled && e.data.str("job") == j->id) {
+        scheduled_at = e.at;
+        break;
+      }
+    }
+    Query q = query(kInsertJob);
+    q->bind(1, j->id);
+    bind_row(*q, row);
+    q->bind(8, scheduled_at);
+    q->bind(9, after.id);
+    q->exec();
+  }
+  for (const auto& [job, st] : stored) {
+    if (st.open) continue;
+    Query q = query(kDeleteJob);
+    q->bind(1, job);
+    q->exec();
+  }
 }
 
 Result<InboxRow> SqliteStore::Impl::read_task_row(SQLite::Statement& s) {
@@ -533,6 +784,12 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
       q->bind(11, last_seq);
       q->exec();
     }
+    {
+      Query q = impl_->query(kSetInstanceStatus);
+      q->bind(1, after.id);
+      q->bind(2, after.status);
+      q->exec();
+    }
     if (expected_seq == 0) {
       Query q = impl_->query(kBumpNextInstance);
       q->bind(1, after.id);
@@ -645,41 +902,11 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
       }
     }
 
-    // Open tasks: replaced wholesale (task_roles follow by ON DELETE CASCADE).
-    {
-      Query q = impl_->query(kDeleteTasks);
-      q->bind(1, after.id);
-      q->exec();
-    }
-    for (const Task* t : after.open_tasks()) {
-      const Step* step = def.process ? def.process->step(t->step) : nullptr;
-      {
-        Query q = impl_->query(kInsertTask);
-        q->bind(1, t->id);
-        q->bind(2, after.id);
-        q->bind(3, after.process);
-        q->bind(4, after.version);
-        q->bind(5, t->step);
-        q->bind(6, step ? step->title : std::string());
-        q->bind(7, string_array(t->roles).dump());
-        bind_text_or_null(*q, 8, t->claimed_by);
-        q->bind(9, t->created_at);
-        q->bind(10, static_cast<int>(t->priority));
-        bind_text_or_null(*q, 11, t->due);
-        if (t->has_due()) {
-          q->bind(12, t->due_epoch);
-        } else {
-          q->bind(12);
-        }
-        q->exec();
-      }
-      for (const std::string& role : t->roles) {
-        Query q = impl_->query(kInsertTaskRole);
-        q->bind(1, t->id);
-        q->bind(2, role);
-        q->exec();
-      }
-    }
+    // Open tasks: each row compared with the state and only the difference
+    // written, since every page a command dirties is a WAL frame and the
+    // frames are the command's cost (docs/performance.md): a claim changes
+    // one column, a completion deletes one task and inserts the next.
+    impl_->write_tasks(def, after, expected_seq == 0);
 
     // What is due next: rewritten only when these events can change it, so
     // a process without waits or deadlines never touches the table.
@@ -726,37 +953,8 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
       }
     }
 
-    // Open jobs: replaced too, keeping when each was first scheduled (the
-    // state does not carry it): the time of its ServiceScheduled event,
-    // among these events for a new job.
-    std::map<std::string, std::string, std::less<>> scheduled;
-    {
-      Query q = impl_->query(kJobSchedules);
-      q->bind(1, after.id);
-      while (q->executeStep()) scheduled.emplace(q->getColumn(0).getString(), q->getColumn(1).getString());
-    }
-    for (const Event& e : events) {
-      if (e.type == EventType::service_scheduled) scheduled.emplace(e.data.str("job"), e.at);
-    }
-    if (!scheduled.empty()) {
-      Query q = impl_->query(kDeleteJobs);
-      q->bind(1, after.id);
-      q->exec();
-    }
-    for (const Job* j : after.open_jobs()) {
-      auto it = scheduled.find(j->id);
-      Query q = impl_->query(kInsertJob);
-      q->bind(1, j->id);
-      q->bind(2, after.id);
-      q->bind(3, j->step);
-      q->bind(4, j->handler);
-      q->bind(5, j->attempts);
-      bind_text_or_null(*q, 6, j->last_error);
-      q->bind(7, it != scheduled.end() ? it->second : after.updated_at);
-      q->bind(8, j->incident ? 1 : 0);
-      bind_text_or_null(*q, 9, j->retry_at);
-      q->exec();
-    }
+    // Open jobs: the same, only what changed.
+    impl_->write_jobs(after, events, expected_seq == 0);
 
     tx.commit();
     return {};

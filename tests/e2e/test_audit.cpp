@@ -170,6 +170,9 @@ TEST_CASE("an untouched database verifies with exit 0 and a one-line summary") {
   CHECK(env.rg({"verify", "2"}).out == "verified 1 instance, 2 events: ok\n");
   // and an instance that never existed is not found
   CHECK(env.rg({"verify", "99"}).code == 3);
+  // and a claim given back leaves the projections matching the events
+  env.json("petrov", {"unclaim", open_task(env, "1").str("task")});
+  CHECK(env.rg({"verify"}).code == 0);
 }
 
 TEST_CASE("an edited payload is reported as changed at its event, and so are the removed guards") {
@@ -280,6 +283,44 @@ TEST_CASE("an altered projection is reported, naming the task and the column") {
   // and verifying another instance alone does not see it
   verify(env, {"2"}, 0);
   verify(env, {"1"}, 6);
+}
+
+// Every problem's message, one per line, for an instance.
+std::string messages_of(const Json& report, const std::string& instance) {
+  std::string out;
+  for (const Json& p : report.get("problems").as_array()) {
+    if (p.str("instance") == instance) out += p.str("message") + "\n";
+  }
+  return out;
+}
+
+TEST_CASE("task_roles rows missing, added or left behind, and a task row moved, are reported") {
+  Env env;
+  populate(env);
+  // task 1.3 is open, claimed by petrov, for the managers
+  SUBCASE("a role row deleted") {
+    tamper(env.db(), "DELETE FROM task_roles WHERE task = '1.3'");
+    Json j = verify(env, {}, 6);
+    CHECK(messages_of(j, "1") == "task 1.3: task_roles has no row for role manager, which the events give it\n");
+  }
+  SUBCASE("a role row added") {
+    tamper(env.db(), "INSERT INTO task_roles (task, role) VALUES ('1.3', 'legal')");
+    Json j = verify(env, {}, 6);
+    CHECK(messages_of(j, "1") == "task_roles lists task 1.3 for role legal, which its row in tasks does not name\n");
+  }
+  SUBCASE("a role row for a task that is not there") {
+    tamper(env.db(), "INSERT INTO task_roles (task, role) VALUES ('1.99', 'manager')");
+    Json j = verify(env, {}, 6);
+    CHECK(messages_of(j, "1") == "task_roles lists task 1.99 for role manager, but tasks has no such task\n");
+  }
+  SUBCASE("a task row moved to another instance") {
+    tamper(env.db(), "UPDATE tasks SET instance = '2' WHERE task = '1.3'");
+    Json j = verify(env, {}, 6);
+    const std::string found = messages_of(j, "1");
+    CHECK_MESSAGE(contains(found, "task 1.3 (step 3.1.2) is open by the events, but tasks has no row for it\n"), found);
+    CHECK(contains(found, "task 1.3 has a row in tasks for instance 2, but its id is not one of that instance's\n"));
+    CHECK(j.get("problems").as_array().size() == 2);
+  }
 }
 
 TEST_CASE("a whole instance deleted after a seal is named by verify --against") {

@@ -394,7 +394,7 @@ TEST_CASE("a schema 2 file is backed up to FILE.schema2.bak before it is migrate
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().str());
   // then it is migrated, and the backup holds exactly what the file held
-  CHECK(schema_version(path) == "4");
+  CHECK(schema_version(path) == "5");
   const std::string bak = path + ".schema2.bak";
   REQUIRE(fs::exists(bak));
   CHECK(schema_version(bak) == "2");
@@ -456,7 +456,7 @@ TEST_CASE("when the backup before a migration fails, the file is left unmigrated
   // then it refuses, saying why
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().message.find(path + " was left at schema 2, because its backup before migrating it to "
-                                          "schema 4 failed: ") == 0);
+                                          "schema 5 failed: ") == 0);
   // and nothing changed: still schema 2, the same rows, no backup, no temporary file
   CHECK(schema_version(path) == "2");
   CHECK(contents(path) == before);

@@ -7,7 +7,12 @@
 #include <string>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 
+#include "engine/loader.h"
+#include "engine/runtime.h"
+#include "handlers/registry.h"
+#include "storage/audit.h"
 #include "storage/sqlite_store.h"
 
 namespace reglament {
@@ -38,6 +43,183 @@ void downgrade_to_v2(const std::string& path) {
       "INSERT INTO documents (name, source, deployed_at) VALUES ('marker', 'kept', '2026-11-23T10:00:00+03:00');");
 }
 
+// Turns a fresh file's tasks, task_roles and jobs back into what schema 4
+// wrote (rowid tables with an index by instance; roles deleted by a cascade
+// through an index by task), keeping their rows.
+void downgrade_tasks_to_v4(SQLite::Database& db) {
+  db.exec(R"sql(
+CREATE TABLE tasks_v4 (
+  task       TEXT    PRIMARY KEY,
+  instance   TEXT    NOT NULL REFERENCES instances (id),
+  process    TEXT    NOT NULL,
+  version    INTEGER NOT NULL,
+  step       TEXT    NOT NULL,
+  title      TEXT    NOT NULL,
+  roles_json TEXT    NOT NULL,
+  claimed_by TEXT,
+  created_at TEXT    NOT NULL,
+  priority INTEGER NOT NULL DEFAULT 1,
+  due TEXT,
+  due_epoch INTEGER
+);
+INSERT INTO tasks_v4 SELECT task, instance, process, version, step, title, roles_json, claimed_by, created_at,
+                            priority, due, due_epoch FROM tasks;
+CREATE TABLE task_roles_v4 (
+  task TEXT NOT NULL REFERENCES tasks (task) ON DELETE CASCADE,
+  role TEXT NOT NULL,
+  PRIMARY KEY (role, task)
+) WITHOUT ROWID;
+INSERT INTO task_roles_v4 SELECT task, role FROM task_roles;
+DROP TABLE task_roles;
+DROP TABLE tasks;
+ALTER TABLE tasks_v4 RENAME TO tasks;
+ALTER TABLE task_roles_v4 RENAME TO task_roles;
+CREATE INDEX tasks_by_instance ON tasks (instance);
+CREATE INDEX tasks_inbox_order ON tasks (priority DESC, due_epoch IS NULL, due_epoch, created_at,
+                                       CAST(instance AS INTEGER), instance,
+                                       CAST(substr(task, length(instance) + 2) AS INTEGER), task);
+CREATE INDEX task_roles_by_task ON task_roles (task);
+CREATE TABLE jobs_v4 (
+  job          TEXT    PRIMARY KEY,
+  instance     TEXT    NOT NULL REFERENCES instances (id),
+  step         TEXT    NOT NULL,
+  handler      TEXT    NOT NULL,
+  attempts     INTEGER NOT NULL,
+  last_error   TEXT,
+  scheduled_at TEXT    NOT NULL,
+  incident INTEGER NOT NULL DEFAULT 0,
+  retry_at TEXT
+);
+INSERT INTO jobs_v4 SELECT job, instance, step, handler, attempts, last_error, scheduled_at, incident, retry_at
+                    FROM jobs;
+DROP TABLE jobs;
+ALTER TABLE jobs_v4 RENAME TO jobs;
+CREATE INDEX jobs_by_instance ON jobs (instance);
+CREATE INDEX jobs_by_schedule ON jobs (scheduled_at, instance);
+CREATE INDEX jobs_incidents ON jobs (incident) WHERE incident = 1;
+UPDATE meta SET value = '4' WHERE key = 'schema_version';
+)sql");
+}
+
+// Every row of tasks and task_roles, as text.
+std::string task_rows(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READONLY);
+  std::string out;
+  SQLite::Statement q(db,
+                      "SELECT task, instance, process, version, step, title, roles_json, claimed_by, created_at, "
+                      "priority, due, due_epoch FROM tasks ORDER BY task");
+  while (q.executeStep()) {
+    for (int i = 0; i < q.getColumnCount(); ++i) out += q.getColumn(i).getString() + "|";
+    out += "\n";
+  }
+  SQLite::Statement r(db, "SELECT task, role FROM task_roles ORDER BY task, role");
+  while (r.executeStep()) out += r.getColumn(0).getString() + " " + r.getColumn(1).getString() + "\n";
+  return out;
+}
+
+const char* kOrg = R"(roles:
+  manager: {title: Менеджер}
+  legal: {title: Юрист}
+people:
+  - login: ivanova
+    name: Иванова Анна Петровна
+    roles: [manager]
+  - login: kuznetsov
+    name: Кузнецов Дмитрий
+    roles: [legal]
+)";
+
+const char* kProcess = R"(process: review
+title: Проверка договора
+section: "9.2"
+owner: manager
+variables:
+  client: {type: text, required: true, title: Клиент}
+steps:
+  - id: "9.2.1"
+    title: Подготовить договор
+    actor: [manager, legal]
+    next: "9.2.2"
+  - id: "9.2.2"
+    title: Проверить договор
+    actor: legal
+    next: end
+)";
+
+TEST_CASE("a schema 4 file's open tasks and their roles are carried into schema 5 and go on working") {
+  static const std::unique_ptr<Registry> handlers = builtin_handlers();
+  const std::string path = temp_db("v4.db");
+  std::vector<std::string> ids;
+  {
+    // given a file with three open tasks, one of them claimed
+    SourceSet s;
+    s.files["org.yaml"] = kOrg;
+    s.files["review.yaml"] = kProcess;
+    LoadReport report = load_bundle(s, handlers.get());
+    REQUIRE(report.ok());
+    auto store = SqliteStore::open(path);
+    REQUIRE(store.ok());
+    (*store)->set_handlers(handlers.get());
+    REQUIRE((*store)->deploy(report.bundle, "2026-11-23T09:00:00+03:00").ok());
+    Runtime rt(**store, *handlers);
+    for (int i = 0; i < 3; ++i) {
+      auto started = rt.start("review", {{"client", Json("ООО «Ромашка»")}}, "ivanova",
+                              "2026-11-23T10:0" + std::to_string(i) + ":00+03:00");
+      REQUIRE_MESSAGE(started.ok(), started.error().str());
+      ids.push_back(started->state.open_tasks().front()->id);
+    }
+    REQUIRE(rt.execute(Command{"", "kuznetsov", "2026-11-23T10:05:00+03:00", ClaimTask{ids[1]}}).ok());
+  }
+  // written the way schema 4 wrote it
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    downgrade_tasks_to_v4(db);
+  }
+  const std::string before = task_rows(path);
+  REQUIRE(before.find("kuznetsov") != std::string::npos);
+  // when this build opens it
+  auto store = SqliteStore::open(path);
+  REQUIRE_MESSAGE(store.ok(), store.error().message);
+  (*store)->set_handlers(handlers.get());
+  // then it is schema 5, with the same rows, without the three indexes
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "5");
+    CHECK(raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name IN ('tasks_by_instance', "
+                         "'task_roles_by_task', 'jobs_by_instance')")
+              .getInt() == 0);
+    for (const char* table : {"tasks", "task_roles", "jobs"}) {
+      const std::string sql =
+          raw.execAndGet(std::string("SELECT sql FROM sqlite_master WHERE name = '") + table + "'").getString();
+      CHECK_MESSAGE(sql.find("WITHOUT ROWID") != std::string::npos, sql);
+    }
+    CHECK(raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name IN ('jobs_by_schedule', 'jobs_incidents', "
+                         "'tasks_inbox_order')")
+              .getInt() == 3);
+  }
+  CHECK(task_rows(path) == before);
+  auto audit = verify_log(**store, {});
+  REQUIRE(audit.ok());
+  CHECK(audit->ok());
+  // and the inbox, a claim and a completion work on it
+  auto legal = (*store)->inbox({"legal"});
+  REQUIRE(legal.ok());
+  CHECK(legal->size() == 3);
+  Runtime rt(**store, *handlers);
+  REQUIRE(rt.execute(Command{"", "ivanova", "2026-11-23T11:00:00+03:00", ClaimTask{ids[0]}}).ok());
+  auto done = rt.execute(Command{"", "kuznetsov", "2026-11-23T11:01:00+03:00", CompleteTask{ids[1], {}}});
+  REQUIRE_MESSAGE(done.ok(), done.error().str());
+  auto after = (*store)->inbox({"legal"});
+  REQUIRE(after.ok());
+  CHECK(after->size() == 3);  // 9.2.2 of the completed one took its place
+  auto manager = (*store)->inbox({"manager"});
+  REQUIRE(manager.ok());
+  CHECK(manager->size() == 2);
+  audit = verify_log(**store, {});
+  REQUIRE(audit.ok());
+  CHECK(audit->ok());
+}
+
 TEST_CASE("a schema 2 file is migrated to the current schema in place, keeping its data") {
   const std::string path = temp_db("v2.db");
   {
@@ -52,7 +234,7 @@ TEST_CASE("a schema 2 file is migrated to the current schema in place, keeping i
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().message);
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
-  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "4");
+  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "5");
   CHECK(raw.execAndGet("SELECT source FROM documents WHERE name = 'marker'").getString() == "kept");
   for (const char* table : {"clients", "contacts", "requests", "complaints", "items", "report_entries", "client_log",
                             "links", "refusals"})
