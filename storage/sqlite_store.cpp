@@ -64,7 +64,6 @@ constexpr const char* kInstanceTasks =
     "FROM tasks WHERE task >= ?1 || '.' AND task < ?1 || '/' AND instance = ?1";
 constexpr const char* kDeleteTask = "DELETE FROM tasks WHERE task = ?1";
 constexpr const char* kClaimTask = "UPDATE tasks SET claimed_by = ?2 WHERE task = ?1";
-constexpr const char* kDeleteTaskRole = "DELETE FROM task_roles WHERE role = ?1 AND task = ?2";
 constexpr const char* kDeleteTaskRoles = "DELETE FROM task_roles WHERE task = ?1";
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (task, process, version, step, title, roles_json, created_at, priority, due, due_epoch, "
@@ -377,23 +376,6 @@ void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& af
       stored.emplace(q->getColumn(0).getString(), std::move(st));
     }
   }
-  // A task's roles rows, by their primary key; a roles_json this module did
-  // not write (the file was edited) falls back to finding them by task.
-  auto delete_roles = [&](const std::string& task, const std::string& roles_json) {
-    Result<std::vector<std::string>> roles = parse_string_array(roles_json, "roles of a task");
-    if (!roles) {
-      Query q = query(kDeleteTaskRoles);
-      q->bind(1, task);
-      q->exec();
-      return;
-    }
-    for (const std::string& role : *roles) {
-      Query q = query(kDeleteTaskRole);
-      q->bind(1, role);
-      q->bind(2, task);
-      q->exec();
-    }
-  };
   auto insert_roles = [&](const Task& t) {
     for (const std::string& role : t.roles) {
       Query q = query(kInsertTaskRole);
@@ -431,14 +413,15 @@ void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& af
       bind_task_row(*q, row, t->claimed_by);
       q->exec();
     }
-    if (st.row.roles_json != row.roles_json) {
-      delete_roles(t->id, st.row.roles_json);
+    if (st.row.roles_json != row.roles_json) {  // reassigned
+      Query q = query(kDeleteTaskRoles);
+      q->bind(1, t->id);
+      q->exec();
       insert_roles(*t);
     }
   }
-  for (const auto& [task, st] : stored) {
+  for (const auto& [task, st] : stored) {  // closed: task_roles follow by ON DELETE CASCADE
     if (st.open) continue;
-    delete_roles(task, st.row.roles_json);
     Query q = query(kDeleteTask);
     q->bind(1, task);
     q->exec();

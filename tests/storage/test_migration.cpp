@@ -28,57 +28,11 @@ std::string temp_db(const char* name) {
   return p.string();
 }
 
-// Turns a fresh schema-3 file back into what schema 2 wrote: no client
-// database, no links, no incident columns.
-void downgrade_to_v2(const std::string& path) {
-  SQLite::Database db(path, SQLite::OPEN_READWRITE);
-  db.exec(
-      "DROP TRIGGER refusals_append_only_update; DROP TRIGGER refusals_append_only_delete;"
-      "DROP TABLE refusals;"
-      "DROP TRIGGER client_log_append_only_update; DROP TRIGGER client_log_append_only_delete;"
-      "DROP TABLE client_log; DROP TABLE report_entries; DROP TABLE items; DROP TABLE complaints;"
-      "DROP TABLE requests; DROP TABLE contacts; DROP TABLE clients; DROP TABLE links;"
-      "DROP INDEX jobs_incidents; ALTER TABLE jobs DROP COLUMN incident; ALTER TABLE jobs DROP COLUMN retry_at;"
-      "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
-      "INSERT INTO documents (name, source, deployed_at) VALUES ('marker', 'kept', '2026-11-23T10:00:00+03:00');");
-}
-
-// Turns a fresh file's tasks, task_roles and jobs back into what schema 4
-// wrote (rowid tables with an index by instance; roles deleted by a cascade
-// through an index by task), keeping their rows.
-void downgrade_tasks_to_v4(SQLite::Database& db) {
+// Turns a fresh file's tasks and jobs back into what schema 4 wrote (rowid
+// tables with an index by instance), keeping their rows.
+void downgrade_to_v4(SQLite::Database& db) {
   db.exec(R"sql(
-CREATE TABLE tasks_v4 (
-  task       TEXT    PRIMARY KEY,
-  instance   TEXT    NOT NULL REFERENCES instances (id),
-  process    TEXT    NOT NULL,
-  version    INTEGER NOT NULL,
-  step       TEXT    NOT NULL,
-  title      TEXT    NOT NULL,
-  roles_json TEXT    NOT NULL,
-  claimed_by TEXT,
-  created_at TEXT    NOT NULL,
-  priority INTEGER NOT NULL DEFAULT 1,
-  due TEXT,
-  due_epoch INTEGER
-);
-INSERT INTO tasks_v4 SELECT task, instance, process, version, step, title, roles_json, claimed_by, created_at,
-                            priority, due, due_epoch FROM tasks;
-CREATE TABLE task_roles_v4 (
-  task TEXT NOT NULL REFERENCES tasks (task) ON DELETE CASCADE,
-  role TEXT NOT NULL,
-  PRIMARY KEY (role, task)
-) WITHOUT ROWID;
-INSERT INTO task_roles_v4 SELECT task, role FROM task_roles;
-DROP TABLE task_roles;
-DROP TABLE tasks;
-ALTER TABLE tasks_v4 RENAME TO tasks;
-ALTER TABLE task_roles_v4 RENAME TO task_roles;
 CREATE INDEX tasks_by_instance ON tasks (instance);
-CREATE INDEX tasks_inbox_order ON tasks (priority DESC, due_epoch IS NULL, due_epoch, created_at,
-                                       CAST(instance AS INTEGER), instance,
-                                       CAST(substr(task, length(instance) + 2) AS INTEGER), task);
-CREATE INDEX task_roles_by_task ON task_roles (task);
 CREATE TABLE jobs_v4 (
   job          TEXT    PRIMARY KEY,
   instance     TEXT    NOT NULL REFERENCES instances (id),
@@ -99,6 +53,22 @@ CREATE INDEX jobs_by_schedule ON jobs (scheduled_at, instance);
 CREATE INDEX jobs_incidents ON jobs (incident) WHERE incident = 1;
 UPDATE meta SET value = '4' WHERE key = 'schema_version';
 )sql");
+}
+
+// Turns a fresh file back into what schema 2 wrote: no client
+// database, no links, no incident columns.
+void downgrade_to_v2(const std::string& path) {
+  SQLite::Database db(path, SQLite::OPEN_READWRITE);
+  downgrade_to_v4(db);
+  db.exec(
+      "DROP TRIGGER refusals_append_only_update; DROP TRIGGER refusals_append_only_delete;"
+      "DROP TABLE refusals;"
+      "DROP TRIGGER client_log_append_only_update; DROP TRIGGER client_log_append_only_delete;"
+      "DROP TABLE client_log; DROP TABLE report_entries; DROP TABLE items; DROP TABLE complaints;"
+      "DROP TABLE requests; DROP TABLE contacts; DROP TABLE clients; DROP TABLE links;"
+      "DROP INDEX jobs_incidents; ALTER TABLE jobs DROP COLUMN incident; ALTER TABLE jobs DROP COLUMN retry_at;"
+      "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+      "INSERT INTO documents (name, source, deployed_at) VALUES ('marker', 'kept', '2026-11-23T10:00:00+03:00');");
 }
 
 // Every row of tasks and task_roles, as text.
@@ -173,7 +143,7 @@ TEST_CASE("a schema 4 file's open tasks and their roles are carried into schema 
   // written the way schema 4 wrote it
   {
     SQLite::Database db(path, SQLite::OPEN_READWRITE);
-    downgrade_tasks_to_v4(db);
+    downgrade_to_v4(db);
   }
   const std::string before = task_rows(path);
   REQUIRE(before.find("kuznetsov") != std::string::npos);
@@ -181,21 +151,18 @@ TEST_CASE("a schema 4 file's open tasks and their roles are carried into schema 
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().message);
   (*store)->set_handlers(handlers.get());
-  // then it is schema 5, with the same rows, without the three indexes
+  // then it is schema 5, with the same rows, without the two indexes
   {
     SQLite::Database raw(path, SQLite::OPEN_READONLY);
     CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "5");
     CHECK(raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name IN ('tasks_by_instance', "
-                         "'task_roles_by_task', 'jobs_by_instance')")
+                         "'jobs_by_instance')")
               .getInt() == 0);
-    for (const char* table : {"tasks", "task_roles", "jobs"}) {
-      const std::string sql =
-          raw.execAndGet(std::string("SELECT sql FROM sqlite_master WHERE name = '") + table + "'").getString();
-      CHECK_MESSAGE(sql.find("WITHOUT ROWID") != std::string::npos, sql);
-    }
+    const std::string jobs = raw.execAndGet("SELECT sql FROM sqlite_master WHERE name = 'jobs'").getString();
+    CHECK_MESSAGE(jobs.find("WITHOUT ROWID") != std::string::npos, jobs);
     CHECK(raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name IN ('jobs_by_schedule', 'jobs_incidents', "
-                         "'tasks_inbox_order')")
-              .getInt() == 3);
+                         "'tasks_inbox_order', 'task_roles_by_task')")
+              .getInt() == 4);
   }
   CHECK(task_rows(path) == before);
   auto audit = verify_log(**store, {});
