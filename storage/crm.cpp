@@ -314,18 +314,18 @@ void bind_field(SQLite::Statement& s, int index, const Fields& f, std::string_vi
   }
 }
 
-bool row_exists(SQLite::Database& db, const char* table, int64_t id) {
-  SQLite::Statement q(db, fmt::format("SELECT 1 FROM {} WHERE id = ?1", table));
-  q.bind(1, static_cast<int64_t>(id));
-  return q.executeStep();
+bool row_exists(CrmStatements& sql, const char* table, int64_t id) {
+  Query q = sql(fmt::format("SELECT 1 FROM {} WHERE id = ?1", table));
+  q->bind(1, static_cast<int64_t>(id));
+  return q->executeStep();
 }
 
 // The ids of the clients whose company_key is `key`, at most three.
-std::vector<int64_t> clients_with_key(SQLite::Database& db, const std::string& key) {
-  SQLite::Statement q(db, "SELECT id FROM clients WHERE company_key = ?1 ORDER BY id LIMIT 3");
-  q.bind(1, key);
+std::vector<int64_t> clients_with_key(CrmStatements& sql, const std::string& key) {
+  Query q = sql("SELECT id FROM clients WHERE company_key = ?1 ORDER BY id LIMIT 3");
+  q->bind(1, key);
   std::vector<int64_t> ids;
-  while (q.executeStep()) ids.push_back(q.getColumn(0).getInt64());
+  while (q->executeStep()) ids.push_back(q->getColumn(0).getInt64());
   return ids;
 }
 
@@ -342,17 +342,17 @@ Result<std::string> company_key(std::string_view op, const std::string& company)
 
 // The client a record names: `client` (an id that must exist), else
 // `company` matched on normalize_company().
-Result<int64_t> resolve_client(SQLite::Database& db, std::string_view op, const Fields& f) {
+Result<int64_t> resolve_client(CrmStatements& sql, std::string_view op, const Fields& f) {
   if (f.has("client")) {
     const int64_t id = f.id("client");
-    if (!row_exists(db, "clients", id)) return make_error(ErrorCode::not_found, fmt::format("no client {}", id));
+    if (!row_exists(sql, "clients", id)) return make_error(ErrorCode::not_found, fmt::format("no client {}", id));
     return id;
   }
   if (!f.has("company") || f.text("company").empty()) return required(op, "a client (id) or a company name");
   const std::string company = f.text("company");
   Result<std::string> key = company_key(op, company);
   if (!key) return key.error();
-  std::vector<int64_t> ids = clients_with_key(db, *key);
+  std::vector<int64_t> ids = clients_with_key(sql, *key);
   if (ids.empty()) {
     return make_error(ErrorCode::not_found, fmt::format("no client has the company name \"{}\"", company));
   }
@@ -366,12 +366,12 @@ Result<int64_t> resolve_client(SQLite::Database& db, std::string_view op, const 
 }
 
 // conflict when another client than `self` has the key.
-Status check_unique_key(SQLite::Database& db, const std::string& key, int64_t self) {
-  for (int64_t id : clients_with_key(db, key)) {
+Status check_unique_key(CrmStatements& sql, const std::string& key, int64_t self) {
+  for (int64_t id : clients_with_key(sql, key)) {
     if (id == self) continue;
-    SQLite::Statement q(db, "SELECT company FROM clients WHERE id = ?1");
-    q.bind(1, static_cast<int64_t>(id));
-    const std::string name = q.executeStep() ? q.getColumn(0).getString() : std::string();
+    Query q = sql("SELECT company FROM clients WHERE id = ?1");
+    q->bind(1, static_cast<int64_t>(id));
+    const std::string name = q->executeStep() ? q->getColumn(0).getString() : std::string();
     return make_error(ErrorCode::conflict, fmt::format("client {} already has that name (\"{}\")", id, name));
   }
   return {};
@@ -380,12 +380,12 @@ Status check_unique_key(SQLite::Database& db, const std::string& key, int64_t se
 // The writes of one record, all or nothing (the checks run before it).
 class Savepoint {
  public:
-  explicit Savepoint(SQLite::Database& db) : db_(db) { db_.exec("SAVEPOINT crm_record"); }
+  explicit Savepoint(CrmStatements& sql) : sql_(sql) { sql_("SAVEPOINT crm_record")->exec(); }
   ~Savepoint() {
     if (done_) return;
     try {
-      db_.exec("ROLLBACK TO crm_record");
-      db_.exec("RELEASE crm_record");
+      sql_("ROLLBACK TO crm_record")->exec();
+      sql_("RELEASE crm_record")->exec();
     } catch (const SQLite::Exception&) {
       // Destructors never throw; the caller's transaction is failing anyway.
     }
@@ -393,18 +393,18 @@ class Savepoint {
   Savepoint(const Savepoint&) = delete;
   Savepoint& operator=(const Savepoint&) = delete;
   void release() {
-    db_.exec("RELEASE crm_record");
+    sql_("RELEASE crm_record")->exec();
     done_ = true;
   }
 
  private:
-  SQLite::Database& db_;
+  CrmStatements& sql_;
   bool done_ = false;
 };
 
 // An INSERT of `columns` (bound from the record, by their kinds) plus the
 // fixed leading columns bound by `lead`.
-int64_t insert_row(SQLite::Database& db, std::string_view table, const std::vector<std::string>& lead_columns,
+int64_t insert_row(CrmStatements& sql, std::string_view table, const std::vector<std::string>& lead_columns,
                    const std::function<void(SQLite::Statement&)>& bind_lead, const std::vector<FieldSpec>& columns,
                    const Fields& f) {
   std::string names;
@@ -421,25 +421,24 @@ int64_t insert_row(SQLite::Database& db, std::string_view table, const std::vect
   };
   for (const auto& c : lead_columns) add(c);
   for (const auto& c : columns) add(c.name);
-  SQLite::Statement q(db, fmt::format("INSERT INTO {} ({}) VALUES ({})", table, names, marks));
-  bind_lead(q);
+  Query q = sql(fmt::format("INSERT INTO {} ({}) VALUES ({})", table, names, marks));
+  bind_lead(*q);
   int index = static_cast<int>(lead_columns.size());
-  for (const auto& c : columns) bind_field(q, ++index, f, c.name, c.kind);
-  q.exec();
-  return db.getLastInsertRowid();
+  for (const auto& c : columns) bind_field(*q, ++index, f, c.name, c.kind);
+  q->exec();
+  return sql.db().getLastInsertRowid();
 }
 
-void log_record(SQLite::Database& db, const Json& record, const CrmContext& ctx, int64_t row_id) {
-  SQLite::Statement q(db,
-                      "INSERT INTO client_log (at, actor, instance, step, record, row_id) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  q.bind(1, ctx.at);
-  bind_text_or_null(q, 2, ctx.actor);
-  bind_text_or_null(q, 3, ctx.instance);
-  bind_text_or_null(q, 4, ctx.step);
-  q.bind(5, record.dump());
-  q.bind(6, static_cast<int64_t>(row_id));
-  q.exec();
+void log_record(CrmStatements& sql, const Json& record, const CrmContext& ctx, int64_t row_id) {
+  Query q = sql("INSERT INTO client_log (at, actor, instance, step, record, row_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  q->bind(1, ctx.at);
+  bind_text_or_null(*q, 2, ctx.actor);
+  bind_text_or_null(*q, 3, ctx.instance);
+  bind_text_or_null(*q, 4, ctx.step);
+  q->bind(5, record.dump());
+  q->bind(6, static_cast<int64_t>(row_id));
+  q->exec();
 }
 
 // ---- The ops --------------------------------------------------------------------
@@ -448,44 +447,43 @@ void log_record(SQLite::Database& db, const Json& record, const CrmContext& ctx,
 
 using Write = std::function<int64_t()>;
 
-Result<Write> client_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+Result<Write> client_add(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
   if (f.text("company").empty()) return required("client.add", "a company");
   Result<std::string> key = company_key("client.add", f.text("company"));
   if (!key) return key.error();
-  if (Status unique = check_unique_key(db, *key, 0); !unique) return unique.error();
-  return Write([&db, &f, &ctx, key = *key] {
-    SQLite::Statement q(db,
-                        "INSERT INTO clients (company, company_key, contact, phone, phone_key, email, regular_since, "
-                        "vip, manager, next_contact, notes, created_at, updated_at) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
-    q.bind(1, f.text("company"));
-    q.bind(2, key);
-    q.bind(3, f.text("contact"));
-    q.bind(4, f.text("phone"));
-    q.bind(5, normalize_phone(f.text("phone")));
-    q.bind(6, f.text("email"));
-    q.bind(7, f.text("regular_since"));
-    q.bind(8, f.has("vip") && f.get("vip").as_bool() ? 1 : 0);
-    q.bind(9, f.text("manager"));
-    q.bind(10, f.text("next_contact"));
-    q.bind(11, f.text("notes"));
-    q.bind(12, ctx.at);
-    q.exec();
-    return db.getLastInsertRowid();
+  if (Status unique = check_unique_key(sql, *key, 0); !unique) return unique.error();
+  return Write([&sql, &f, &ctx, key = *key] {
+    Query q = sql("INSERT INTO clients (company, company_key, contact, phone, phone_key, email, regular_since, "
+                  "vip, manager, next_contact, notes, created_at, updated_at) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)");
+    q->bind(1, f.text("company"));
+    q->bind(2, key);
+    q->bind(3, f.text("contact"));
+    q->bind(4, f.text("phone"));
+    q->bind(5, normalize_phone(f.text("phone")));
+    q->bind(6, f.text("email"));
+    q->bind(7, f.text("regular_since"));
+    q->bind(8, f.has("vip") && f.get("vip").as_bool() ? 1 : 0);
+    q->bind(9, f.text("manager"));
+    q->bind(10, f.text("next_contact"));
+    q->bind(11, f.text("notes"));
+    q->bind(12, ctx.at);
+    q->exec();
+    return sql.db().getLastInsertRowid();
   });
 }
 
-Result<Write> client_update(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+Result<Write> client_update(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
   // With `client`, `company` is the new name; without, it names the client.
   const bool renames = f.has("client") && f.has("company");
-  Result<int64_t> id = resolve_client(db, "client.update", f);
+  Result<int64_t> id = resolve_client(sql, "client.update", f);
   if (!id) return id.error();
   std::string key;
   if (renames) {
     if (f.text("company").empty()) return required("client.update", "a non-empty company name");
     Result<std::string> k = company_key("client.update", f.text("company"));
     if (!k) return k.error();
-    if (Status unique = check_unique_key(db, *k, *id); !unique) return unique.error();
+    if (Status unique = check_unique_key(sql, *k, *id); !unique) return unique.error();
     key = *k;
   }
   std::vector<std::string_view> changed;
@@ -494,7 +492,7 @@ Result<Write> client_update(SQLite::Database& db, const Fields& f, const CrmCont
     if (f.has(c.name)) changed.push_back(c.name);
   }
   if (changed.empty()) return required("client.update", "at least one field to change");
-  return Write([&db, &f, &ctx, id = *id, key, changed] {
+  return Write([&sql, &f, &ctx, id = *id, key, changed] {
     std::string sets = "updated_at = ?1";
     int index = 1;
     for (std::string_view c : changed) {
@@ -502,26 +500,26 @@ Result<Write> client_update(SQLite::Database& db, const Fields& f, const CrmCont
       if (c == "company") sets += fmt::format(", company_key = ?{}", ++index);
       if (c == "phone") sets += fmt::format(", phone_key = ?{}", ++index);
     }
-    SQLite::Statement q(db, fmt::format("UPDATE clients SET {} WHERE id = ?{}", sets, index + 1));
-    q.bind(1, ctx.at);
+    Query q = sql(fmt::format("UPDATE clients SET {} WHERE id = ?{}", sets, index + 1));
+    q->bind(1, ctx.at);
     index = 1;
     for (std::string_view c : changed) {
       if (c == "vip") {
-        q.bind(++index, f.get(c).as_bool() ? 1 : 0);
+        q->bind(++index, f.get(c).as_bool() ? 1 : 0);
         continue;
       }
-      q.bind(++index, f.text(c));
-      if (c == "company") q.bind(++index, key);
-      if (c == "phone") q.bind(++index, normalize_phone(f.text(c)));
+      q->bind(++index, f.text(c));
+      if (c == "company") q->bind(++index, key);
+      if (c == "phone") q->bind(++index, normalize_phone(f.text(c)));
     }
-    q.bind(index + 1, static_cast<int64_t>(id));
-    q.exec();
+    q->bind(index + 1, static_cast<int64_t>(id));
+    q->exec();
     return id;
   });
 }
 
-Result<Write> client_classify(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
-  Result<int64_t> id = resolve_client(db, "client.classify", f);
+Result<Write> client_classify(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(sql, "client.classify", f);
   if (!id) return id.error();
   const std::string cls = f.text("class");
   if (cls != "A" && cls != "B" && cls != "C") {
@@ -529,13 +527,13 @@ Result<Write> client_classify(SQLite::Database& db, const Fields& f, const CrmCo
                       f.has("class") ? fmt::format("client.classify: class \"{}\" is not A, B or C", cls)
                                      : std::string("client.classify needs a class (A, B or C)"));
   }
-  return Write([&db, &f, &ctx, id = *id, cls] {
-    SQLite::Statement q(db, "UPDATE clients SET abc_class = ?1, abc_at = ?2, updated_at = ?3 WHERE id = ?4");
-    q.bind(1, cls);
-    q.bind(2, f.has("computed_at") ? f.text("computed_at") : ctx.at);
-    q.bind(3, ctx.at);
-    q.bind(4, static_cast<int64_t>(id));
-    q.exec();
+  return Write([&sql, &f, &ctx, id = *id, cls] {
+    Query q = sql("UPDATE clients SET abc_class = ?1, abc_at = ?2, updated_at = ?3 WHERE id = ?4");
+    q->bind(1, cls);
+    q->bind(2, f.has("computed_at") ? f.text("computed_at") : ctx.at);
+    q->bind(3, ctx.at);
+    q->bind(4, static_cast<int64_t>(id));
+    q->exec();
     return id;
   });
 }
@@ -545,41 +543,40 @@ std::string from_record_or(const Fields& f, std::string_view name, const std::st
   return f.has(name) ? f.text(name) : fallback;
 }
 
-Result<Write> contact_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
-  Result<int64_t> id = resolve_client(db, "contact.add", f);
+Result<Write> contact_add(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(sql, "contact.add", f);
   if (!id) return id.error();
-  return Write([&db, &f, &ctx, client = *id] {
-    SQLite::Statement q(db,
-                        "INSERT INTO contacts (client, at, actor, kind, note, instance, step) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-    q.bind(1, static_cast<int64_t>(client));
-    q.bind(2, ctx.at);
-    bind_text_or_null(q, 3, ctx.actor);
-    bind_field(q, 4, f, "kind", Kind::text);
-    bind_field(q, 5, f, "note", Kind::text);
-    bind_text_or_null(q, 6, from_record_or(f, "instance", ctx.instance));
-    bind_text_or_null(q, 7, from_record_or(f, "step", ctx.step));
-    q.exec();
-    return db.getLastInsertRowid();
+  return Write([&sql, &f, &ctx, client = *id] {
+    Query q = sql("INSERT INTO contacts (client, at, actor, kind, note, instance, step) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    q->bind(1, static_cast<int64_t>(client));
+    q->bind(2, ctx.at);
+    bind_text_or_null(*q, 3, ctx.actor);
+    bind_field(*q, 4, f, "kind", Kind::text);
+    bind_field(*q, 5, f, "note", Kind::text);
+    bind_text_or_null(*q, 6, from_record_or(f, "instance", ctx.instance));
+    bind_text_or_null(*q, 7, from_record_or(f, "step", ctx.step));
+    q->exec();
+    return sql.db().getLastInsertRowid();
   });
 }
 
 // request.add and complaint.add: the client, the status (default
 // `default_status`), and the form's fields as columns.
-Result<Write> form_add(SQLite::Database& db, std::string_view op, std::string_view table,
+Result<Write> form_add(CrmStatements& sql, std::string_view op, std::string_view table,
                        const std::vector<FieldSpec>& form, const char* default_status, const Fields& f,
                        const CrmContext& ctx) {
-  Result<int64_t> id = resolve_client(db, op, f);
+  Result<int64_t> id = resolve_client(sql, op, f);
   if (!id) return id.error();
   if (f.has("status") && f.text("status").empty()) return required(op, "a non-empty status when one is given");
   if (f.has("volume") && f.get("volume").as_double() < 0) {
     return make_error(ErrorCode::invalid, fmt::format("{}: the volume must not be negative", op));
   }
-  return Write([&db, &f, &ctx, table, &form, default_status, client = *id] {
+  return Write([&sql, &f, &ctx, table, &form, default_status, client = *id] {
     const std::string status = f.has("status") ? f.text("status") : std::string(default_status);
     const std::string instance = from_record_or(f, "instance", ctx.instance);
     return insert_row(
-        db, table, {"client", "instance", "status", "at", "actor"},
+        sql, table, {"client", "instance", "status", "at", "actor"},
         [&](SQLite::Statement& q) {
           q.bind(1, static_cast<int64_t>(client));
           bind_text_or_null(q, 2, instance);
@@ -591,23 +588,23 @@ Result<Write> form_add(SQLite::Database& db, std::string_view op, std::string_vi
   });
 }
 
-Result<Write> status_update(SQLite::Database& db, std::string_view op, const char* table, std::string_view id_field,
+Result<Write> status_update(CrmStatements& sql, std::string_view op, const char* table, std::string_view id_field,
                             const Fields& f) {
   if (!f.has(id_field)) return required(op, fmt::format("the {} (its id)", id_field));
   const int64_t id = f.id(id_field);
-  if (!row_exists(db, table, id)) return make_error(ErrorCode::not_found, fmt::format("no {} {}", id_field, id));
+  if (!row_exists(sql, table, id)) return make_error(ErrorCode::not_found, fmt::format("no {} {}", id_field, id));
   if (f.text("status").empty()) return required(op, "a status");
-  return Write([&db, &f, table, id] {
-    SQLite::Statement q(db, fmt::format("UPDATE {} SET status = ?1 WHERE id = ?2", table));
-    q.bind(1, f.text("status"));
-    q.bind(2, static_cast<int64_t>(id));
-    q.exec();
+  return Write([&sql, &f, table, id] {
+    Query q = sql(fmt::format("UPDATE {} SET status = ?1 WHERE id = ?2", table));
+    q->bind(1, f.text("status"));
+    q->bind(2, static_cast<int64_t>(id));
+    q->exec();
     return id;
   });
 }
 
-Result<Write> item_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
-  Result<int64_t> id = resolve_client(db, "item.add", f);
+Result<Write> item_add(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
+  Result<int64_t> id = resolve_client(sql, "item.add", f);
   if (!id) return id.error();
   const std::string kind = f.text("kind");
   if (kind != "debt" && kind != "question") {
@@ -619,70 +616,68 @@ Result<Write> item_add(SQLite::Database& db, const Fields& f, const CrmContext& 
   if (f.has("amount") && f.get("amount").as_double() < 0) {
     return make_error(ErrorCode::invalid, "item.add: the amount must not be negative");
   }
-  return Write([&db, &f, &ctx, client = *id, kind] {
-    SQLite::Statement q(db,
-                        "INSERT INTO items (client, kind, text, amount, opened_at, closed_at, actor) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)");
-    q.bind(1, static_cast<int64_t>(client));
-    q.bind(2, kind);
-    q.bind(3, f.text("text"));
-    bind_field(q, 4, f, "amount", Kind::number);
-    q.bind(5, ctx.at);
-    bind_text_or_null(q, 6, ctx.actor);
-    q.exec();
-    return db.getLastInsertRowid();
+  return Write([&sql, &f, &ctx, client = *id, kind] {
+    Query q = sql("INSERT INTO items (client, kind, text, amount, opened_at, closed_at, actor) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6)");
+    q->bind(1, static_cast<int64_t>(client));
+    q->bind(2, kind);
+    q->bind(3, f.text("text"));
+    bind_field(*q, 4, f, "amount", Kind::number);
+    q->bind(5, ctx.at);
+    bind_text_or_null(*q, 6, ctx.actor);
+    q->exec();
+    return sql.db().getLastInsertRowid();
   });
 }
 
-Result<Write> item_close(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+Result<Write> item_close(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
   if (!f.has("item")) return required("item.close", "the item (its id)");
   const int64_t id = f.id("item");
-  SQLite::Statement q(db, "SELECT closed_at FROM items WHERE id = ?1");
-  q.bind(1, static_cast<int64_t>(id));
-  if (!q.executeStep()) return make_error(ErrorCode::not_found, fmt::format("no item {}", id));
-  if (!q.getColumn(0).isNull()) {
+  Query q = sql("SELECT closed_at FROM items WHERE id = ?1");
+  q->bind(1, static_cast<int64_t>(id));
+  if (!q->executeStep()) return make_error(ErrorCode::not_found, fmt::format("no item {}", id));
+  if (!q->getColumn(0).isNull()) {
     return make_error(ErrorCode::conflict,
-                      fmt::format("item {} was already closed at {}", id, q.getColumn(0).getString()));
+                      fmt::format("item {} was already closed at {}", id, q->getColumn(0).getString()));
   }
-  return Write([&db, &ctx, id] {
-    SQLite::Statement u(db, "UPDATE items SET closed_at = ?1 WHERE id = ?2");
-    u.bind(1, ctx.at);
-    u.bind(2, static_cast<int64_t>(id));
-    u.exec();
+  return Write([&sql, &ctx, id] {
+    Query u = sql("UPDATE items SET closed_at = ?1 WHERE id = ?2");
+    u->bind(1, ctx.at);
+    u->bind(2, static_cast<int64_t>(id));
+    u->exec();
     return id;
   });
 }
 
-Result<Write> report_add(SQLite::Database& db, const Fields& f, const CrmContext& ctx) {
+Result<Write> report_add(CrmStatements& sql, const Fields& f, const CrmContext& ctx) {
   if (f.text("form").empty()) return required("report.add", "a form (the report form's name)");
   if (!f.has("values")) return required("report.add", "values (a JSON object)");
-  return Write([&db, &f, &ctx] {
-    SQLite::Statement q(db,
-                        "INSERT INTO report_entries (form, instance, step, at, actor, values_json) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    q.bind(1, f.text("form"));
-    bind_text_or_null(q, 2, from_record_or(f, "instance", ctx.instance));
-    bind_text_or_null(q, 3, from_record_or(f, "step", ctx.step));
-    q.bind(4, ctx.at);
-    bind_text_or_null(q, 5, ctx.actor);
-    q.bind(6, f.get("values").dump());
-    q.exec();
-    return db.getLastInsertRowid();
+  return Write([&sql, &f, &ctx] {
+    Query q = sql("INSERT INTO report_entries (form, instance, step, at, actor, values_json) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    q->bind(1, f.text("form"));
+    bind_text_or_null(*q, 2, from_record_or(f, "instance", ctx.instance));
+    bind_text_or_null(*q, 3, from_record_or(f, "step", ctx.step));
+    q->bind(4, ctx.at);
+    bind_text_or_null(*q, 5, ctx.actor);
+    q->bind(6, f.get("values").dump());
+    q->exec();
+    return sql.db().getLastInsertRowid();
   });
 }
 
-Result<Write> plan(SQLite::Database& db, std::string_view op, const Fields& f, const CrmContext& ctx) {
-  if (op == "client.add") return client_add(db, f, ctx);
-  if (op == "client.update") return client_update(db, f, ctx);
-  if (op == "client.classify") return client_classify(db, f, ctx);
-  if (op == "contact.add") return contact_add(db, f, ctx);
-  if (op == "request.add") return form_add(db, op, "requests", kRequestForm, "accepted", f, ctx);
-  if (op == "request.update") return status_update(db, op, "requests", "request", f);
-  if (op == "complaint.add") return form_add(db, op, "complaints", kComplaintForm, "open", f, ctx);
-  if (op == "complaint.update") return status_update(db, op, "complaints", "complaint", f);
-  if (op == "item.add") return item_add(db, f, ctx);
-  if (op == "item.close") return item_close(db, f, ctx);
-  return report_add(db, f, ctx);
+Result<Write> plan(CrmStatements& sql, std::string_view op, const Fields& f, const CrmContext& ctx) {
+  if (op == "client.add") return client_add(sql, f, ctx);
+  if (op == "client.update") return client_update(sql, f, ctx);
+  if (op == "client.classify") return client_classify(sql, f, ctx);
+  if (op == "contact.add") return contact_add(sql, f, ctx);
+  if (op == "request.add") return form_add(sql, op, "requests", kRequestForm, "accepted", f, ctx);
+  if (op == "request.update") return status_update(sql, op, "requests", "request", f);
+  if (op == "complaint.add") return form_add(sql, op, "complaints", kComplaintForm, "open", f, ctx);
+  if (op == "complaint.update") return status_update(sql, op, "complaints", "complaint", f);
+  if (op == "item.add") return item_add(sql, f, ctx);
+  if (op == "item.close") return item_close(sql, f, ctx);
+  return report_add(sql, f, ctx);
 }
 
 bool is_date(std::string_view s) {
@@ -694,7 +689,14 @@ bool is_date(std::string_view s) {
 
 }  // namespace
 
-Result<int64_t> apply_crm_record(SQLite::Database& db, const Json& record, const CrmContext& ctx) {
+Query CrmStatements::operator()(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+  it->second->clearBindings();
+  return Query(*it->second);
+}
+
+Result<int64_t> apply_crm_record(CrmStatements& sql, const Json& record, const CrmContext& ctx) {
   if (!record.is_object()) {
     return make_error(ErrorCode::invalid,
                       fmt::format("a client database record must be a JSON object, not {}", record.dump()));
@@ -709,11 +711,11 @@ Result<int64_t> apply_crm_record(SQLite::Database& db, const Json& record, const
   }
   if (Status shape = check_shape(op, record.as_object(), *spec); !shape) return shape.error();
   const Fields fields(record.as_object());
-  Result<Write> write = plan(db, op, fields, ctx);
+  Result<Write> write = plan(sql, op, fields, ctx);
   if (!write) return write.error();
-  Savepoint sp(db);
+  Savepoint sp(sql);
   const int64_t row_id = (*write)();
-  log_record(db, record, ctx, row_id);
+  log_record(sql, record, ctx, row_id);
   sp.release();
   return row_id;
 }

@@ -20,6 +20,7 @@
 #include "engine/crm.h"
 #include "engine/json.h"
 #include "engine/result.h"
+#include "storage/schema_internal.h"
 
 namespace reglament {
 
@@ -43,6 +44,26 @@ struct CrmContext {
   std::string step;
 };
 
+// The prepared statements of apply_crm_record over one connection (which
+// must outlive it), by their SQL text: each is prepared once per connection
+// instead of once per record (the ops build a few texts from their fields,
+// a bounded set). A statement is reset when it is handed out and when its
+// Query goes out of scope, so none stays open between uses.
+class CrmStatements {
+ public:
+  explicit CrmStatements(SQLite::Database& db) : db_(db) {}
+  CrmStatements(const CrmStatements&) = delete;
+  CrmStatements& operator=(const CrmStatements&) = delete;
+
+  SQLite::Database& db() const { return db_; }
+  // The statement for `sql`, prepared on first use, its bindings cleared.
+  storage_internal::Query operator()(const std::string& sql);
+
+ private:
+  SQLite::Database& db_;
+  std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
 // Applies one record (engine/crm.h) inside the caller's transaction — it
 // never begins or commits one — and appends its client_log row. Answers the
 // id of the row written: the client's for client.*, else the contact's,
@@ -61,7 +82,12 @@ struct CrmContext {
 //              a closed item.
 // SQLite failures are thrown (SQLite::Exception) after rolling back the
 // savepoint; the caller turns them into errors with sqlite_error().
-Result<int64_t> apply_crm_record(SQLite::Database& db, const Json& record, const CrmContext& ctx);
+Result<int64_t> apply_crm_record(CrmStatements& sql, const Json& record, const CrmContext& ctx);
+
+namespace storage_internal {
+// The CrmStatements of a store's connection, made on first use.
+CrmStatements& crm_statements(SqliteStore& store);
+}  // namespace storage_internal
 
 // Accepted request volume per client (status 'accepted' or 'done'), for
 // requests whose date d — the form's `date`, else the day of `at` — has

@@ -276,6 +276,7 @@ struct SqliteStore::Impl {
 
   // Declared last so they are finalized before the connection closes.
   std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements;
+  std::unique_ptr<CrmStatements> crm;  // the client database's writes (crm_statements())
 };
 
 Result<std::vector<StoredEvent>> SqliteStore::Impl::read_events(const std::string& instance) {
@@ -857,7 +858,7 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
         if (records.is_array()) {
           CrmContext crm{e.at, e.actor, after.id, e.step};
           for (const Json& r : records.as_array()) {
-            auto applied = apply_crm_record(impl_->db, r, crm);
+            auto applied = apply_crm_record(storage_internal::crm_statements(*this), r, crm);
             if (!applied.ok()) {
               // invalid: the runtime records it as the job's failure.
               return make_error(ErrorCode::invalid, fmt::format("the client database refused a record of step {}: {}",
@@ -1340,9 +1341,14 @@ Result<std::vector<StoredEvent>> SqliteStore::events_between(const std::string& 
 struct StoreAccess {
   static SQLite::Database& db(SqliteStore& s) { return s.impl_->db; }
   static const std::string& path(SqliteStore& s) { return s.impl_->path; }
+  static CrmStatements& crm(SqliteStore& s) {
+    if (!s.impl_->crm) s.impl_->crm = std::make_unique<CrmStatements>(s.impl_->db);
+    return *s.impl_->crm;
+  }
 };
 
 SQLite::Database& storage_internal::connection(SqliteStore& store) { return StoreAccess::db(store); }
+CrmStatements& storage_internal::crm_statements(SqliteStore& store) { return StoreAccess::crm(store); }
 const std::string& storage_internal::path_of(SqliteStore& store) { return StoreAccess::path(store); }
 
 Result<std::optional<std::string>> SqliteStore::document(const std::string& name) {

@@ -14,6 +14,7 @@
 namespace reglament {
 
 using storage_internal::connection;
+using storage_internal::crm_statements;
 using storage_internal::path_of;
 using storage_internal::sqlite_error;
 
@@ -33,7 +34,7 @@ Result<std::vector<int64_t>> SqliteStore::record_clients(const std::vector<Json>
     std::vector<int64_t> ids;
     ids.reserve(records.size());
     for (size_t i = 0; i < records.size(); ++i) {
-      Result<int64_t> id = apply_crm_record(db, records[i], ctx);
+      Result<int64_t> id = apply_crm_record(crm_statements(*this), records[i], ctx);
       if (!id) {
         // Nothing is committed: the transaction rolls back as it goes.
         if (records.size() == 1) return id.error();

@@ -28,13 +28,14 @@ Json rec(const std::string& text) {
 struct Db {
   SQLite::Database db{":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE};
   CrmContext ctx{"2026-11-23T10:00:00+03:00", "ivanova", "", ""};
+  CrmStatements sql{db};
 
   Db() {
     db.exec("PRAGMA foreign_keys=ON");
     db.exec(kCrmSchema);
   }
 
-  Result<int64_t> apply(const std::string& text) { return apply_crm_record(db, rec(text), ctx); }
+  Result<int64_t> apply(const std::string& text) { return apply_crm_record(sql, rec(text), ctx); }
   int64_t ok(const std::string& text) {
     Result<int64_t> r = apply(text);
     REQUIRE_MESSAGE(r.ok(), text << ": " << (r.ok() ? "" : r.error().message));
