@@ -246,6 +246,9 @@ TEST_CASE("a handler out of retries is an incident: listed, retried, skipped onl
   CHECK(inc.str("step") == "run");
   CHECK(contains(inc.str("error"), "invalid JSON"));
   const std::string incident = inc.str("incident");
+  // The job's row was updated in place (attempts, error, incident): it
+  // still matches the events.
+  CHECK(env.rg({"verify"}).code == 0);
   // A tick does not run an incident again.
   REQUIRE(env.rg({"tick"}).code == 0);
   CHECK(show(env, id).get("jobs").as_array()[0].integer("attempts") == 1);
@@ -254,6 +257,7 @@ TEST_CASE("a handler out of retries is an incident: listed, retried, skipped onl
   CHECK(retry.code == 0);
   CHECK(contains(retry.out, "failed"));
   CHECK(env.json("ivanova", {"incidents"}).as_array().size() == 1);
+  CHECK(env.rg({"verify"}).code == 0);
   // Skip: not a manager; not without a reason; the owner with one.
   Run denied = env.rg({"skip", incident, "--reason", "сломано", "--as", "ivanova"});
   CHECK(denied.code == 5);
