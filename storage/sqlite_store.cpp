@@ -1,7 +1,8 @@
 // The SQLite store. The event log is the truth; every other table is a
-// projection that append() rewrites from the state the caller computed, in
-// the same transaction as the events, so readers never see one without the
-// other. Schema and the meaning of each column: storage/README.md.
+// projection that append() brings in line with the state the caller computed
+// (writing only the rows that changed), in the same transaction as the
+// events, so readers never see one without the other. Schema and the meaning
+// of each column: storage/README.md.
 
 #include "storage/sqlite_store.h"
 
