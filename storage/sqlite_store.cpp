@@ -69,7 +69,7 @@ constexpr const char* kDeleteTaskRoles = "DELETE FROM task_roles WHERE task = ?1
 constexpr const char* kInsertTask =
     "INSERT INTO tasks (task, process, version, step, title, roles_json, created_at, priority, due, due_epoch, "
     "claimed_by, instance) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-// Rewrites every column but the ids (an escalation, a migrated instance).
+// Rewrites every column but the ids (an escalation, a reassignment).
 constexpr const char* kUpdateTask =
     "UPDATE tasks SET process = ?2, version = ?3, step = ?4, title = ?5, roles_json = ?6, created_at = ?7, "
     "priority = ?8, due = ?9, due_epoch = ?10, claimed_by = ?11 WHERE task = ?1";
@@ -250,12 +250,13 @@ struct SqliteStore::Impl {
   Result<std::vector<StoredEvent>> read_events(const std::string& instance);
   Result<InboxRow> read_task_row(SQLite::Statement& s);
   Result<Org> current_org();
-  // Brings the instance's rows in tasks/task_roles to after.open_tasks().
+  // Brings the instance's rows in tasks/task_roles to after.open_tasks()
+  // (rows no event explains, say from an edited file, are deleted too).
   // Throws SQLite::Exception.
-  void write_tasks(const Deployed& def, const InstanceState& after, bool new_instance);
+  void write_tasks(const Deployed& def, const InstanceState& after);
   // Brings the instance's rows in jobs to after.open_jobs(), `events` being
   // those appended now. Throws SQLite::Exception.
-  void write_jobs(const InstanceState& after, const std::vector<Event>& events, bool new_instance);
+  void write_jobs(const InstanceState& after, const std::vector<Event>& events);
 
   std::string path;
   SQLite::Database db;
@@ -353,14 +354,14 @@ void bind_task_row(SQLite::Statement& q, const TaskRowText& row, const std::stri
 
 }  // namespace
 
-void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& after, bool new_instance) {
+void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& after) {
   struct Stored {
     std::string claimed_by;
     TaskRowText row;
     bool open = false;  // still open by the state
   };
   std::map<std::string, Stored, std::less<>> stored;
-  if (!new_instance) {
+  {
     Query q = query(kInstanceTasks);
     q->bind(1, after.id);
     while (q->executeStep()) {
@@ -430,8 +431,7 @@ void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& af
   }
 }
 
-void SqliteStore::Impl::write_jobs(const InstanceState& after, const std::vector<Event>& events,
-                                   bool new_instance) {
+void SqliteStore::Impl::write_jobs(const InstanceState& after, const std::vector<Event>& events) {
   struct Row {
     std::string step, handler;
     int attempts = 0;
@@ -446,7 +446,7 @@ void SqliteStore::Impl::write_jobs(const InstanceState& after, const std::vector
     bool open = false;  // still open by the state
   };
   std::map<std::string, Stored, std::less<>> stored;
-  if (!new_instance) {
+  {
     Query q = query(kInstanceJobs);
     q->bind(1, after.id);
     while (q->executeStep()) {
@@ -891,7 +891,7 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
     // written, since every page a command dirties is a WAL frame and the
     // frames are the command's cost (docs/performance.md): a claim changes
     // one column, a completion deletes one task and inserts the next.
-    impl_->write_tasks(def, after, expected_seq == 0);
+    impl_->write_tasks(def, after);
 
     // What is due next: rewritten only when these events can change it, so
     // a process without waits or deadlines never touches the table.
@@ -939,7 +939,7 @@ Status SqliteStore::append(const Deployed& def, const InstanceState& after, int6
     }
 
     // Open jobs: the same, only what changed.
-    impl_->write_jobs(after, events, expected_seq == 0);
+    impl_->write_jobs(after, events);
 
     tx.commit();
     return {};
