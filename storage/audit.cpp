@@ -42,19 +42,15 @@ constexpr const char* kEventRows =
 constexpr const char* kInstanceRow =
     "SELECT process, version, status, started_at, updated_at, ended_at, current_json, client, vars_json, "
     "last_seq FROM instances WHERE id = ?1";
-// An instance's tasks are the id range "<instance>." to "<instance>/"
-// (storage/sqlite_store.cpp); a row whose instance column was changed is
-// found by the whole-table pass kStrayTasks.
-constexpr const char* kTaskRows =
-    "SELECT task, process, version, step, title, roles_json, claimed_by, created_at, priority, due, due_epoch "
-    "FROM tasks WHERE task >= ?1 || '.' AND task < ?1 || '/' AND instance = ?1";
+// An instance's tasks and jobs are storage_internal::kInstanceTaskRows and
+// kInstanceJobRows (the id range "<instance>."); a row whose instance column
+// was changed is found by the whole-table pass kStrayTasks.
+using storage_internal::kInstanceJobRows;
+using storage_internal::kInstanceTaskRows;
 constexpr const char* kTimerRow = "SELECT due_epoch FROM timers WHERE instance = ?1";
 constexpr const char* kScheduleRunRows =
     "SELECT process, occurrence_epoch, occurrence FROM schedule_runs WHERE instance = ?1";
 constexpr const char* kTaskRoleRows = "SELECT role FROM task_roles WHERE task = ?1 ORDER BY role";
-constexpr const char* kJobRows =
-    "SELECT job, step, handler, attempts, last_error, scheduled_at, incident, retry_at FROM jobs "
-    "WHERE job >= ?1 || '.' AND job < ?1 || '/' AND instance = ?1";
 constexpr const char* kLinkRows =
     "SELECT job, idx, process, variables, wait, returned, child FROM links WHERE parent = ?1 ORDER BY job, idx";
 constexpr const char* kChildLink = "SELECT parent, job, idx FROM links WHERE child = ?1";
@@ -64,8 +60,8 @@ constexpr const char* kOutboxRows =
     "SELECT seq, step, to_addr, text, at FROM outbox WHERE instance = ?1 ORDER BY id";
 constexpr const char* kStrayRoles =
     "SELECT task, role FROM task_roles WHERE task NOT IN (SELECT task FROM tasks) ORDER BY task, role";
-// tasks and jobs rows outside their instance's id range: kTaskRows and
-// kJobRows would not see them.
+// tasks and jobs rows outside their instance's id range: kInstanceTaskRows
+// and kInstanceJobRows would not see them.
 constexpr const char* kStrayTasks =
     "SELECT 'task', task, instance FROM tasks WHERE substr(task, 1, length(instance) + 1) IS NOT instance || '.' "
     "UNION ALL SELECT 'job', job, instance FROM jobs WHERE substr(job, 1, length(instance) + 1) IS NOT instance || '.' "
@@ -738,7 +734,7 @@ class Auditor {
   void compare_tasks(const std::string& id, const InstanceState& s, const Process* process) {
     std::map<std::string, TaskRowData> stored;
     {
-      SQLite::Statement& q = stmt(kTaskRows);
+      SQLite::Statement& q = stmt(kInstanceTaskRows);
       q.bind(1, id);
       while (q.executeStep()) {
         TaskRowData t;
@@ -818,7 +814,7 @@ class Auditor {
   void compare_jobs(const std::string& id, const InstanceState& s, const std::vector<Event>& events) {
     std::map<std::string, JobRowData> stored;
     {
-      SQLite::Statement& q = stmt(kJobRows);
+      SQLite::Statement& q = stmt(kInstanceJobRows);
       q.bind(1, id);
       while (q.executeStep()) {
         JobRowData j;

@@ -114,6 +114,19 @@ class Query {
   SQLite::Statement& s_;
 };
 
+// An instance's open tasks and jobs, as the store writes them and the audit
+// compares them. Their ids are "<instance>.<n>", so they are the key range
+// from "<instance>." up to "<instance>/" ('/' follows '.'), read through the
+// primary key; the instance column is compared too, for an instance id that
+// itself holds a dot. (Schema 5 dropped the indexes by instance for this.)
+// ?1 is the instance id.
+inline constexpr const char* kInstanceTaskRows =
+    "SELECT task, process, version, step, title, roles_json, claimed_by, created_at, priority, due, due_epoch "
+    "FROM tasks WHERE task >= ?1 || '.' AND task < ?1 || '/' AND instance = ?1";
+inline constexpr const char* kInstanceJobRows =
+    "SELECT job, step, handler, attempts, last_error, scheduled_at, incident, retry_at FROM jobs "
+    "WHERE job >= ?1 || '.' AND job < ?1 || '/' AND instance = ?1";
+
 // Binds NULL for an empty text.
 inline void bind_text_or_null(SQLite::Statement& s, int index, const std::string& text) {
   if (text.empty()) {

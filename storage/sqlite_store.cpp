@@ -28,6 +28,8 @@
 namespace reglament {
 
 using storage_internal::bind_text_or_null;
+using storage_internal::kInstanceJobRows;
+using storage_internal::kInstanceTaskRows;
 using storage_internal::Query;
 using storage_internal::sqlite_error;
 using storage_internal::text_or_empty;
@@ -57,12 +59,6 @@ constexpr const char* kBumpNextInstance =
     "UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), CAST(?1 AS INTEGER) + 1) AS TEXT) "
     "WHERE key = 'next_instance'";
 constexpr const char* kNextInstance = "SELECT value FROM meta WHERE key = 'next_instance'";
-// An instance's tasks: the ids "<instance>.<n>" are the key range from
-// "<instance>." up to "<instance>/" ('/' follows '.'); the instance column
-// is compared too, for an instance id that itself holds a dot.
-constexpr const char* kInstanceTasks =
-    "SELECT task, claimed_by, process, version, step, title, roles_json, created_at, priority, due, due_epoch "
-    "FROM tasks WHERE task >= ?1 || '.' AND task < ?1 || '/' AND instance = ?1";
 constexpr const char* kDeleteTask = "DELETE FROM tasks WHERE task = ?1";
 constexpr const char* kClaimTask = "UPDATE tasks SET claimed_by = ?2 WHERE task = ?1";
 constexpr const char* kDeleteTaskRoles = "DELETE FROM task_roles WHERE task = ?1";
@@ -86,10 +82,6 @@ constexpr const char* kLatestDefinitions =
     "WHERE d.version = (SELECT max(version) FROM definitions WHERE process = d.process) ORDER BY d.process";
 constexpr std::string_view kCalendarDocument = "calendar";
 constexpr const char* kInsertTaskRole = "INSERT OR IGNORE INTO task_roles (task, role) VALUES (?1, ?2)";
-// An instance's jobs: the id range of its tasks (they share the counter).
-constexpr const char* kInstanceJobs =
-    "SELECT job, step, handler, attempts, last_error, scheduled_at, incident, retry_at FROM jobs "
-    "WHERE job >= ?1 || '.' AND job < ?1 || '/' AND instance = ?1";
 constexpr const char* kDeleteJob = "DELETE FROM jobs WHERE job = ?1";
 // Everything but when it was first scheduled, which does not change.
 constexpr const char* kUpdateJob =
@@ -362,16 +354,16 @@ void SqliteStore::Impl::write_tasks(const Deployed& def, const InstanceState& af
   };
   std::map<std::string, Stored, std::less<>> stored;
   {
-    Query q = query(kInstanceTasks);
+    Query q = query(kInstanceTaskRows);
     q->bind(1, after.id);
     while (q->executeStep()) {
       Stored st;
-      st.claimed_by = text_or_empty(q->getColumn(1));
-      st.row.process = q->getColumn(2).getString();
-      st.row.version = q->getColumn(3).getInt();
-      st.row.step = q->getColumn(4).getString();
-      st.row.title = q->getColumn(5).getString();
-      st.row.roles_json = q->getColumn(6).getString();
+      st.row.process = q->getColumn(1).getString();
+      st.row.version = q->getColumn(2).getInt();
+      st.row.step = q->getColumn(3).getString();
+      st.row.title = q->getColumn(4).getString();
+      st.row.roles_json = q->getColumn(5).getString();
+      st.claimed_by = text_or_empty(q->getColumn(6));
       st.row.created_at = q->getColumn(7).getString();
       st.row.priority = q->getColumn(8).getInt();
       st.row.due = text_or_empty(q->getColumn(9));
@@ -447,7 +439,7 @@ void SqliteStore::Impl::write_jobs(const InstanceState& after, const std::vector
   };
   std::map<std::string, Stored, std::less<>> stored;
   {
-    Query q = query(kInstanceJobs);
+    Query q = query(kInstanceJobRows);
     q->bind(1, after.id);
     while (q->executeStep()) {
       Stored st;
