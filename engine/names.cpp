@@ -377,6 +377,46 @@ std::vector<Word> key_words(std::string_view key) {
   return words;
 }
 
+std::string utf8(std::u32string_view letters) {
+  std::string out;
+  for (char32_t c : letters) append_utf8(out, c);
+  return out;
+}
+
+Word decode(std::string_view text) {
+  Word out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const int32_t cp = next_code_point(text, i);
+    if (cp >= 0) out += static_cast<char32_t>(cp);
+  }
+  return out;
+}
+
+Word reversed(Word w) {
+  std::reverse(w.begin(), w.end());
+  return w;
+}
+
+// The last five digits of each number in a phone field, split as
+// phone_score() splits it; only numbers normalize_phone() keeps (five
+// digits or more).
+std::vector<std::string> phone_tails(std::string_view phones) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= phones.size()) {
+    size_t end = phones.find_first_of(",;/\n", start);
+    if (end == std::string_view::npos) end = phones.size();
+    std::string digits = digits_of(without_extension(phones.substr(start, end - start)));
+    start = end + 1;
+    if (digits.size() >= 5) out.push_back(digits.substr(digits.size() - 5));
+  }
+  return out;
+}
+
+// Above every key with this prefix: no byte of UTF-8 text is 0xFF.
+std::string after_prefix(std::string prefix) { return prefix + '\xFF'; }
+
 }  // namespace
 
 NameMatcher::NameMatcher(std::string_view query, bool prefilter)
@@ -386,11 +426,6 @@ NameMatcher::NameMatcher(std::string_view query, bool prefilter)
   // two letters (index 3 or later) whole; one later leaves the first two.
   for (size_t k = 0; k < words_.size(); ++k) {
     const Word& w = words_[k];
-    auto utf8 = [](std::u32string_view letters) {
-      std::string out;
-      for (char32_t c : letters) append_utf8(out, c);
-      return out;
-    };
     const std::u32string_view v(w);
     if (w.size() < kTypoMinLength) {
       needs_.push_back(Need{true, 0, 0, k, " " + utf8(v)});
@@ -399,6 +434,53 @@ NameMatcher::NameMatcher(std::string_view query, bool prefilter)
       needs_.push_back(Need{false, w[w.size() - 2], w.back(), k, utf8(v.substr(w.size() - 2))});
     }
   }
+  // The index ranges (client_keys): a word shorter than a prefix can be is
+  // found only by itself; a shorter one than a typo can be, as the prefix
+  // of its name words. A longer one is also found one typo away: an edit
+  // that touches letters i and i + 1 at most leaves the first m letters
+  // when i >= m, and the last m when i + 1 < size - m; m = (size - 1) / 2
+  // satisfies one of the two for every i, so every name word one edit away
+  // begins with the query word's first m letters or ends with its last m
+  // (m at most 4: longer ranges are narrow enough).
+  for (size_t k = 0; k < words_.size(); ++k) {
+    const Word& w = words_[k];
+    if (w.size() < kPrefixMinLength) {
+      ranges_.push_back(KeyRange{'w', utf8(w), "", true, k});
+    } else if (w.size() < kTypoMinLength) {
+      ranges_.push_back(KeyRange{'w', utf8(w), after_prefix(utf8(w)), false, k});
+    } else {
+      const size_t m = std::min<size_t>(4, (w.size() - 1) / 2);
+      const std::string head = utf8(std::u32string_view(w).substr(0, m));
+      const std::string tail = utf8(std::u32string_view(reversed(w)).substr(0, m));
+      ranges_.push_back(KeyRange{'w', head, after_prefix(head), false, k});
+      ranges_.push_back(KeyRange{'r', tail, after_prefix(tail), false, k});
+    }
+  }
+  if (phone_) {
+    const std::string digits = digits_of(query);
+    ranges_.push_back(KeyRange{'p', digits.substr(digits.size() - 5), "", true, words_.size()});
+  }
+}
+
+bool NameMatcher::key_matches(const KeyRange& range, std::string_view key) const {
+  if (range.group >= words_.size()) return true;  // the phone: its key is looked up exactly
+  const Word& q = words_[range.group];
+  const Word w = range.kind == 'r' ? reversed(decode(key)) : decode(key);
+  return word_score(q, w) > 0;
+}
+
+std::vector<ClientKey> client_keys(std::string_view company_key, std::string_view contact, std::string_view phone) {
+  std::vector<ClientKey> out;
+  std::vector<Word> words = key_words(company_key);
+  for (Word& w : name_words(contact)) words.push_back(std::move(w));
+  for (const Word& w : words) {
+    out.push_back(ClientKey{'w', utf8(w)});
+    if (w.size() >= kTypoMinLength) out.push_back(ClientKey{'r', utf8(reversed(w))});
+  }
+  for (std::string& tail : phone_tails(phone)) out.push_back(ClientKey{'p', std::move(tail)});
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 bool NameMatcher::may_match(std::string_view company_key, std::string_view contact) const {

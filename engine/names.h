@@ -2,6 +2,7 @@
 // already in the database?" of step 3.3.1. Pure functions over UTF-8 text.
 #pragma once
 
+#include <compare>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,28 @@ class NameMatcher {
   explicit NameMatcher(std::string_view query, bool prefilter = true);
   double score_key(std::string_view company_key, std::string_view contact, std::string_view phone) const;
 
+  // Where in a client_keys() index the clients this query can match are
+  // (see client_keys below): for each query word (group k, k <
+  // word_groups()), the key ranges holding every name word that can match
+  // it; for a phone query, one more group (k == word_groups()) with the
+  // key of its last five digits. A client scores above 0 only if it has,
+  // for every word group, a key in one of that group's ranges for which
+  // key_matches() holds — or a key of the phone group. So the clients of
+  // any one word group (or of the phone group) are all a search needs to
+  // score, and the group whose ranges hold the fewest keys is the cheapest.
+  struct KeyRange {
+    char kind = 'w';
+    std::string from;    // the key itself when `exact`, else the first key
+    std::string to;      // exclusive; unused when `exact`
+    bool exact = false;
+    size_t group = 0;
+  };
+  const std::vector<KeyRange>& key_ranges() const { return ranges_; }
+  size_t word_groups() const { return words_.size(); }
+  // True when `key`, a key of `range`'s kind found in it, is a name word
+  // (or phone) that matches the range's query word.
+  bool key_matches(const KeyRange& range, std::string_view key) const;
+
  private:
   // False when some query word cannot match any word of the company key or
   // the contact (see above); true when it may.
@@ -85,6 +108,25 @@ class NameMatcher {
     std::string in_key;
   };
   std::vector<Need> needs_;
+  std::vector<KeyRange> ranges_;
 };
+
+// The keys a client is found by in the client database's search index
+// (table client_keys, storage/README.md), from its normalize_company() key,
+// contact and phone field. Each is a kind and a text:
+//   'w'  each word of the company key and of the contact, as NameMatcher
+//        reads them: a query word finds it when equal or a prefix of it, and
+//        through its first letters when one typo away;
+//   'r'  each of those words of five letters or more, reversed: a typo near
+//        a word's start leaves its end, which this finds;
+//   'p'  the last five digits of each number in the phone field: every
+//        phone match ends in the query's last five digits.
+// Sorted and without duplicates.
+struct ClientKey {
+  char kind = 'w';
+  std::string text;
+  auto operator<=>(const ClientKey&) const = default;
+};
+std::vector<ClientKey> client_keys(std::string_view company_key, std::string_view contact, std::string_view phone);
 
 }  // namespace reglament

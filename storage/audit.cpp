@@ -12,13 +12,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
+#include "engine/names.h"
 #include "engine/sha256.h"
 #include "storage/refusals.h"
 #include "storage/schema_internal.h"
@@ -66,6 +69,8 @@ constexpr const char* kStrayTasks =
     "SELECT 'task', task, instance FROM tasks WHERE substr(task, 1, length(instance) + 1) IS NOT instance || '.' "
     "UNION ALL SELECT 'job', job, instance FROM jobs WHERE substr(job, 1, length(instance) + 1) IS NOT instance || '.' "
     "ORDER BY 2";
+constexpr const char* kClientsSearchedBy = "SELECT id, company_key, contact, phone FROM clients";
+constexpr const char* kClientKeys = "SELECT kind, key, client FROM client_keys ORDER BY kind, key, client";
 constexpr const char* kDefinitionRows =
     "SELECT process, version, hash, sources_json FROM definitions ORDER BY process, version";
 constexpr const char* kTriggers = "SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'trigger'";
@@ -498,6 +503,44 @@ class Auditor {
     done(q);
   }
 
+  // The client search index (client_keys) holds exactly the keys of each
+  // client's name, contact and phone as they stand: a key missing hides the
+  // client from searches, one too many finds it where it should not be.
+  void check_client_keys() {
+    using Key = std::tuple<std::string, std::string, int64_t>;  // kind, key, client
+    std::vector<Key> expected;
+    SQLite::Statement& clients = stmt(kClientsSearchedBy);
+    while (clients.executeStep()) {
+      const int64_t id = clients.getColumn(0).getInt64();
+      for (ClientKey& k : client_keys(clients.getColumn(1).getText(), clients.getColumn(2).getText(),
+                                      clients.getColumn(3).getText())) {
+        expected.emplace_back(std::string(1, k.kind), std::move(k.text), id);
+      }
+    }
+    done(clients);
+    std::sort(expected.begin(), expected.end());
+    std::vector<Key> stored;
+    SQLite::Statement& keys = stmt(kClientKeys);
+    while (keys.executeStep()) {
+      stored.emplace_back(keys.getColumn(0).getString(), keys.getColumn(1).getString(), keys.getColumn(2).getInt64());
+    }
+    done(keys);
+    std::vector<Key> missing;
+    std::vector<Key> extra;
+    std::set_difference(expected.begin(), expected.end(), stored.begin(), stored.end(), std::back_inserter(missing));
+    std::set_difference(stored.begin(), stored.end(), expected.begin(), expected.end(), std::back_inserter(extra));
+    for (const auto& [kind, key, client] : missing) {
+      add(AuditKind::projection, "", 0,
+          fmt::format("client_keys lacks the key {} \"{}\" of client {}, so a search would not find it by it", kind,
+                      key, client));
+    }
+    for (const auto& [kind, key, client] : extra) {
+      add(AuditKind::projection, "", 0,
+          fmt::format("client_keys holds a key {} \"{}\" for client {} that its name, contact and phone do not give",
+                      kind, key, client));
+    }
+  }
+
   // Errors are findings too, except a malformed or ambiguous digest.
   Status check_seal(const std::string& given) {
     std::string prefix;
@@ -920,6 +963,7 @@ Status run_checks(Auditor& a, const VerifyOptions& options) {
     a.check_handed_out_ids(ids);
     a.check_stray_roles();
     a.check_stray_tasks();
+    a.check_client_keys();
   } else {
     a.check_instance(options.instance);
   }

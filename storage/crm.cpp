@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <iterator>
+#include <optional>
 #include <utility>
 
 #include <sqlite3.h>
@@ -135,6 +137,60 @@ BEGIN
   SELECT RAISE(ABORT, 'the client log is append-only');
 END;
 )sql";
+
+namespace {
+
+constexpr const char* kClientKeysSchema = R"sql(
+CREATE TABLE client_keys (
+  kind   TEXT    NOT NULL CHECK (kind IN ('w', 'r', 'p')),
+  key    TEXT    NOT NULL,
+  client INTEGER NOT NULL REFERENCES clients (id),
+  PRIMARY KEY (kind, key, client)
+) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kInsertClientKey = "INSERT INTO client_keys (kind, key, client) VALUES (?1, ?2, ?3)";
+constexpr const char* kDeleteClientKey = "DELETE FROM client_keys WHERE kind = ?1 AND key = ?2 AND client = ?3";
+
+// Moves client `id`'s rows in client_keys from `before` to `after` (both
+// sorted, as client_keys() returns them): deletes the keys it lost, inserts
+// the ones it gained.
+void write_client_keys(CrmStatements& sql, int64_t id, const std::vector<ClientKey>& before,
+                       const std::vector<ClientKey>& after) {
+  std::vector<ClientKey> lost;
+  std::vector<ClientKey> gained;
+  std::set_difference(before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(lost));
+  std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(gained));
+  for (const auto& [keys, text] : {std::pair{&lost, kDeleteClientKey}, std::pair{&gained, kInsertClientKey}}) {
+    for (const ClientKey& k : *keys) {
+      storage_internal::Query q = sql(text);
+      q->bind(1, std::string(1, k.kind));
+      q->bind(2, k.text);
+      q->bind(3, static_cast<int64_t>(id));
+      q->exec();
+    }
+  }
+}
+
+// A client's search keys as its row stands now.
+std::vector<ClientKey> stored_client_keys(CrmStatements& sql, int64_t id) {
+  storage_internal::Query q = sql("SELECT company_key, contact, phone FROM clients WHERE id = ?1");
+  q->bind(1, static_cast<int64_t>(id));
+  if (!q->executeStep()) return {};
+  return client_keys(q->getColumn(0).getText(), q->getColumn(1).getText(), q->getColumn(2).getText());
+}
+
+}  // namespace
+
+void create_client_keys(SQLite::Database& db) {
+  db.exec(kClientKeysSchema);
+  CrmStatements sql(db);
+  SQLite::Statement q(db, "SELECT id, company_key, contact, phone FROM clients ORDER BY id");
+  while (q.executeStep()) {
+    write_client_keys(sql, q.getColumn(0).getInt64(), {},
+                      client_keys(q.getColumn(1).getText(), q.getColumn(2).getText(), q.getColumn(3).getText()));
+  }
+}
 
 std::vector<std::pair<std::string, std::string>> crm_guard_triggers() {
   // Cut out of the schema text, so the two cannot drift apart.
@@ -469,7 +525,9 @@ Result<Write> client_add(CrmStatements& sql, const Fields& f, const CrmContext& 
     q->bind(11, f.text("notes"));
     q->bind(12, ctx.at);
     q->exec();
-    return sql.db().getLastInsertRowid();
+    const int64_t id = sql.db().getLastInsertRowid();
+    write_client_keys(sql, id, {}, client_keys(key, f.text("contact"), f.text("phone")));
+    return id;
   });
 }
 
@@ -493,6 +551,11 @@ Result<Write> client_update(CrmStatements& sql, const Fields& f, const CrmContex
   }
   if (changed.empty()) return required("client.update", "at least one field to change");
   return Write([&sql, &f, &ctx, id = *id, key, changed] {
+    const bool searched_by = std::any_of(changed.begin(), changed.end(), [](std::string_view c) {
+      return c == "company" || c == "contact" || c == "phone";
+    });
+    std::vector<ClientKey> keys_before;
+    if (searched_by) keys_before = stored_client_keys(sql, id);
     std::string sets = "updated_at = ?1";
     int index = 1;
     for (std::string_view c : changed) {
@@ -514,6 +577,7 @@ Result<Write> client_update(CrmStatements& sql, const Fields& f, const CrmContex
     }
     q->bind(index + 1, static_cast<int64_t>(id));
     q->exec();
+    if (searched_by) write_client_keys(sql, id, keys_before, stored_client_keys(sql, id));
     return id;
   });
 }
@@ -755,7 +819,10 @@ constexpr const char* kSelectClient =
 constexpr const char* kSelectNamed =
     "SELECT id, company, contact, phone, email, regular_since, abc_class, abc_at, vip, manager, next_contact, "
     "notes, created_at, updated_at FROM clients WHERE company_key = ?1 ORDER BY id";
-constexpr const char* kSelectMatchColumns = "SELECT id, company_key, contact, phone FROM clients ORDER BY id";
+constexpr const char* kSelectMatchColumns = "SELECT company_key, contact, phone FROM clients WHERE id = ?1";
+constexpr const char* kSelectKeyExact = "SELECT key, client FROM client_keys WHERE kind = ?1 AND key = ?2";
+constexpr const char* kSelectKeyRange =
+    "SELECT key, client FROM client_keys WHERE kind = ?1 AND key >= ?2 AND key < ?3";
 
 // Rows of the per-client tables: every column; ?1 = 0 for all clients.
 constexpr const char* kSelectContacts = "SELECT * FROM contacts WHERE ?1 = 0 OR client = ?1 ORDER BY id";
@@ -831,10 +898,69 @@ SqliteClientBook::SqliteClientBook(SQLite::Database& db, std::string path) : db_
 
 SqliteClientBook::~SqliteClientBook() = default;
 
-SQLite::Statement& SqliteClientBook::statement(const char* sql) const {
-  auto it = statements_.find(sql);
-  if (it == statements_.end()) it = statements_.emplace(sql, std::make_unique<SQLite::Statement>(db_, sql)).first;
+SQLite::Statement& SqliteClientBook::statement(const char* sql, size_t copy) const {
+  auto it = statements_.find({sql, copy});
+  if (it == statements_.end()) {
+    it = statements_.emplace(std::pair{sql, copy}, std::make_unique<SQLite::Statement>(db_, sql)).first;
+  }
   return *it->second;
+}
+
+std::vector<int64_t> SqliteClientBook::candidates(const NameMatcher& matcher) const {
+  // A client matches only if it matches every query word, so the clients
+  // found by any one word are enough to score. Which word finds the fewest
+  // is not known before reading: the words' ranges are read a row at a
+  // time in turn, and the first word whose rows are all read gives the
+  // candidates — at the cost of about (words x its rows), never the whole
+  // database. A phone query adds the clients with its last five digits.
+  struct Group {
+    std::vector<const NameMatcher::KeyRange*> ranges;
+    size_t next = 0;  // the range being read
+    std::optional<Query> q;
+    std::vector<int64_t> ids;
+  };
+  const size_t words = matcher.word_groups();
+  std::vector<Group> groups(words + 1);
+  for (const NameMatcher::KeyRange& r : matcher.key_ranges()) groups[r.group].ranges.push_back(&r);
+  // Reads one more row of group `g`; false once all of its rows are read.
+  auto step = [&](size_t g) {
+    Group& group = groups[g];
+    while (group.next < group.ranges.size()) {
+      const NameMatcher::KeyRange& r = *group.ranges[group.next];
+      if (!group.q) {
+        group.q.emplace(statement(r.exact ? kSelectKeyExact : kSelectKeyRange, g));
+        (*group.q)->bind(1, std::string(1, r.kind));
+        (*group.q)->bind(2, r.from);
+        if (!r.exact) (*group.q)->bind(3, r.to);
+      }
+      if ((*group.q)->executeStep()) {
+        if (matcher.key_matches(r, (*group.q)->getColumn(0).getText())) {
+          group.ids.push_back((*group.q)->getColumn(1).getInt64());
+        }
+        return true;
+      }
+      group.q.reset();
+      ++group.next;
+    }
+    return false;
+  };
+  std::vector<int64_t> out;
+  if (words > 0) {
+    std::optional<size_t> done;
+    while (!done) {
+      for (size_t g = 0; g < words && !done; ++g) {
+        if (!step(g)) done = g;
+      }
+    }
+    out = std::move(groups[*done].ids);
+    for (Group& g : groups) g.q.reset();
+  }
+  while (step(words)) {
+  }
+  out.insert(out.end(), groups[words].ids.begin(), groups[words].ids.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 Result<std::vector<Client>> SqliteClientBook::clients() const {
@@ -867,16 +993,18 @@ Result<std::vector<ClientMatch>> SqliteClientBook::find(std::string_view query, 
   std::vector<Scored> scored;
   const NameMatcher matcher(query);
   try {
-    Query q(statement(kSelectMatchColumns));
-    while (q->executeStep()) {
-      const double score = matcher.score_key(q->getColumn(1).getText(), q->getColumn(2).getText(),
-                                             q->getColumn(3).getText());
-      if (score > 0.5) scored.push_back(Scored{q->getColumn(0).getInt64(), score});
+    for (const int64_t id : candidates(matcher)) {
+      Query q(statement(kSelectMatchColumns));
+      q->bind(1, static_cast<int64_t>(id));
+      if (!q->executeStep()) continue;
+      const double score = matcher.score_key(q->getColumn(0).getText(), q->getColumn(1).getText(),
+                                             q->getColumn(2).getText());
+      if (score > 0.5) scored.push_back(Scored{id, score});
     }
   } catch (const SQLite::Exception& e) {
     return storage_internal::sqlite_error(e, path_);
   }
-  // The scan is by id, so a stable sort keeps equal scores by id.
+  // The candidates are by id, so a stable sort keeps equal scores by id.
   std::stable_sort(scored.begin(), scored.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
   if (limit > 0 && scored.size() > static_cast<size_t>(limit)) scored.resize(static_cast<size_t>(limit));
   std::vector<ClientMatch> out;

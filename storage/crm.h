@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "engine/abc.h"
 #include "engine/crm.h"
 #include "engine/json.h"
+#include "engine/names.h"
 #include "engine/result.h"
 #include "storage/schema_internal.h"
 
@@ -29,6 +31,13 @@ namespace reglament {
 // its append-only triggers). Plain CREATE (no IF NOT EXISTS): run once, in the
 // schema's transaction, on a new file or by the migration that adds them.
 extern const char* const kCrmSchema;
+
+// Schema 6: the client search index, client_keys (client, kind, key) — the
+// client_keys() of engine/names.h for every client — so that a loose search
+// (SqliteClientBook::find) reads the clients a query can match instead of
+// all of them. Creates the table and fills it from `clients`; run once, in
+// the schema's transaction.
+void create_client_keys(SQLite::Database& db);
 
 // The triggers kCrmSchema creates to keep client_log append-only: name -> SQL
 // text as sqlite_master holds it (for the audit, like guard_triggers()).
@@ -120,11 +129,16 @@ class SqliteClientBook : public ClientBook {
   Result<std::vector<Client>> named(std::string_view company) const override;
 
  private:
-  SQLite::Statement& statement(const char* sql) const;
+  SQLite::Statement& statement(const char* sql, size_t copy = 0) const;
+  // The ids of the clients `matcher` may score above 0, ascending: those of
+  // its cheapest group of key ranges (NameMatcher::key_ranges).
+  std::vector<int64_t> candidates(const NameMatcher& matcher) const;
 
   SQLite::Database& db_;
   std::string path_;
-  mutable std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+  // By SQL text and copy: a search reads several ranges at once, each
+  // through its own copy of the same statement.
+  mutable std::map<std::pair<const char*, size_t>, std::unique_ptr<SQLite::Statement>> statements_;
 };
 
 }  // namespace reglament

@@ -306,6 +306,7 @@ Status migrate(SQLite::Database& db, const std::string& path) {
   if (version < 3) create_v3(db);
   if (version < 4) db.exec(kRefusalsSchema);
   if (version < 5) db.exec(kSchemaV5);
+  if (version < 6) create_client_keys(db);
   SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
   q.bind(1, std::to_string(kSchemaVersion));
   q.exec();
@@ -322,6 +323,7 @@ void create_schema(SQLite::Database& db) {
   create_v3(db);
   db.exec(kRefusalsSchema);
   db.exec(kSchemaV5);
+  create_client_keys(db);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},

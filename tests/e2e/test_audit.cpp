@@ -323,6 +323,29 @@ TEST_CASE("task_roles rows missing, added or left behind, and a task row moved, 
   }
 }
 
+TEST_CASE("the client search index edited by hand is reported") {
+  Env env;
+  env.json("ivanova", {"clients", "add", "--company", "ООО «Ромашка»", "--contact", "Петров Пётр"});
+  env.json("ivanova", {"clients", "edit", "1", "--contact", "Сидорова Анна", "--phone", "8 495 123-45-67"});
+  // a client added and edited through reglament: the index agrees
+  verify(env, {}, 0);
+  CHECK(env.json("ivanova", {"clients", "find", "Сидорва"}).as_array().size() == 1);
+  CHECK(env.json("ivanova", {"clients", "find", "петров"}).as_array().empty());
+  SUBCASE("a key deleted") {
+    tamper(env.db(), "DELETE FROM client_keys WHERE kind = 'w' AND key = 'ромашка'");
+    Json j = verify(env, {}, 6);
+    CHECK(messages_of(j, "") == "client_keys lacks the key w \"ромашка\" of client 1, so a search would not find "
+                                "it by it\n");
+    CHECK(kinds(j) == "projection ");
+  }
+  SUBCASE("a key added") {
+    tamper(env.db(), "INSERT INTO client_keys (kind, key, client) VALUES ('p', '00000', 1)");
+    Json j = verify(env, {}, 6);
+    CHECK(messages_of(j, "") == "client_keys holds a key p \"00000\" for client 1 that its name, contact and phone "
+                                "do not give\n");
+  }
+}
+
 TEST_CASE("a whole instance deleted after a seal is named by verify --against") {
   Env env;
   populate(env);

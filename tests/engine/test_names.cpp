@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <iterator>
 #include <random>
 #include <string>
@@ -324,4 +325,127 @@ TEST_CASE("the prefilter keeps a typo at either end of a word, and a prefix") {
   CHECK(match_score("Кийров", "", "Ки\u0306ров Иван", "") > 0.5);  // a decomposed й in the contact
   CHECK(match_score("Ромашка Иван", "ООО «Ромашка»", "Иванов Иван", "") > 0.5);
   CHECK(match_score("Лютик", "ООО «Ромашка»", "Иванов Иван", "") == 0);
+}
+
+// ---- The search index: client_keys and NameMatcher::key_ranges ---------------------------
+
+namespace {
+
+// Whether a search of a client_keys() index finds this client for `m`:
+// every word group has a matching key in one of its ranges, or the phone
+// group has one (NameMatcher::key_ranges).
+bool indexed(const NameMatcher& m, const std::vector<ClientKey>& keys) {
+  std::vector<bool> found(m.word_groups() + 1, false);
+  for (const NameMatcher::KeyRange& r : m.key_ranges()) {
+    for (const ClientKey& k : keys) {
+      if (k.kind != r.kind) continue;
+      const bool in = r.exact ? k.text == r.from : (k.text >= r.from && k.text < r.to);
+      if (in && m.key_matches(r, k.text)) found[r.group] = true;
+    }
+  }
+  const bool words = m.word_groups() > 0 && std::all_of(found.begin(), found.end() - 1, [](bool b) { return b; });
+  return words || found.back();
+}
+
+bool indexed(const std::string& query, const std::string& company, const std::string& contact,
+             const std::string& phone) {
+  return indexed(NameMatcher(query), client_keys(normalize_company(company), contact, phone));
+}
+
+}  // namespace
+
+TEST_CASE("client_keys holds each word, each long word reversed, and each phone's last five digits") {
+  const std::vector<ClientKey> keys =
+      client_keys(normalize_company("ООО «Ромашка»"), "Пётр Ив", "+7 (495) 123-45-67; 8 812 000-11-22 доб. 12, 123");
+  const std::vector<ClientKey> expected = {
+      {'p', "01122"}, {'p', "34567"}, {'r', "акшамор"}, {'w', "ив"}, {'w', "петр"}, {'w', "ромашка"},
+  };
+  CHECK(keys == expected);
+  CHECK(client_keys("", "", "").empty());
+  // A word in both the company and the contact is one key.
+  CHECK(client_keys("иванов", "Иванов", "").size() == 2);
+}
+
+TEST_CASE("the index finds a word with one typo at any position, a prefix, and a phone") {
+  for (const std::string word : {"лютик", "клиент", "ромашка", "клиента", "василёк", "одуванчик", "незабудками"}) {
+    const std::u32string w = [&] {
+      std::u32string out;
+      size_t i = 0;
+      while (i < word.size()) out += static_cast<char32_t>(next_code_point(word, i));
+      return out;
+    }();
+    std::vector<std::u32string> typos;
+    for (size_t at = 0; at <= w.size(); ++at) {
+      typos.push_back(w.substr(0, at) + U'ж' + w.substr(at));  // an insertion
+      if (at == w.size()) continue;
+      typos.push_back(w.substr(0, at) + w.substr(at + 1));      // a deletion
+      std::u32string sub = w;
+      sub[at] = U'ж';
+      typos.push_back(sub);                                     // a substitution
+      if (at + 1 < w.size()) {
+        std::u32string swap = w;
+        std::swap(swap[at], swap[at + 1]);
+        typos.push_back(swap);                                  // a swap
+      }
+    }
+    for (const std::u32string& t : typos) {
+      std::string query;
+      for (char32_t c : t) append_utf8(query, c);
+      CAPTURE(query);
+      CAPTURE(word);
+      // The name word typed wrong, and the query word typed right against a
+      // name word typed wrong: both ways round.
+      if (match_score(query, word, "", "") > 0) CHECK(indexed(query, word, "", ""));
+      if (match_score(word, query, "", "") > 0) CHECK(indexed(word, query, "", ""));
+    }
+  }
+  CHECK(indexed("ром", "ООО «Ромашка»", "", ""));
+  CHECK(indexed("ромашка иван", "ООО «Ромашка»", "Иванов Иван", ""));
+  CHECK(indexed("4951234567", "", "", "+7 (495) 123-45-67, 8 812 000-11-22"));
+  CHECK(indexed("8 812 000 11 22", "", "", "+7 (495) 123-45-67, 8 812 000-11-22 доб. 5"));
+  CHECK_FALSE(indexed("лютик", "ООО «Ромашка»", "Иванов Иван", "+7 (495) 123-45-67"));
+  CHECK_FALSE(indexed("ро", "ООО «Ромашка»", "", ""));        // too short for a prefix
+  CHECK_FALSE(indexed("ромашка лютик", "ООО «Ромашка»", "", ""));  // every word must match
+  CHECK_FALSE(indexed("0000011122", "", "", "+7 (495) 123-45-67"));
+}
+
+TEST_CASE("the index finds every client a query scores above 0: random names, queries with typos and phones") {
+  const std::vector<std::string> vocabulary = {
+      "Ромашка", "Ромашко", "Иванов", "Иван", "Петров", "Пётр", "Клиент", "Торговый", "дом", "ООО", "ЗАО",
+      "ИП", "Ёлка", "елка", "Petrov", "Romashka", "LLC", "5", "12", "№7", "«Север»", "Ро\u00adмашка",
+      "Ки\u0306ров", "Кир\xffов", "а", "я", "ао", "ип", "Север-Юг", "Москва,", "ул.", "Ленина", "Одуванчики"};
+  const std::vector<std::string> phones = {"+7 (495) 123-45-67", "8 812 000-11-22 доб. 7", "12345", "1234",
+                                           "4951234567; 89161112233"};
+  std::mt19937 rng(20261203);
+  auto word = [&] { return vocabulary[rng() % vocabulary.size()]; };
+  int matched = 0;
+  int passed_over = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string company, contact, phone, query;
+    for (size_t k = rng() % 4; k > 0; --k) company += word() + " ";
+    for (size_t k = rng() % 3; k > 0; --k) contact += word() + " ";
+    if (rng() % 3 == 0) phone = phones[rng() % phones.size()];
+    if (rng() % 5 == 0) {
+      query = phones[rng() % phones.size()];
+      if (rng() % 2) query = query.substr(query.size() / 3);
+    } else {
+      for (size_t k = 1 + rng() % 3; k > 0; --k) {
+        const std::string w = word();
+        query += (rng() % 2 ? mutate(w, rng) : w) + (rng() % 4 ? " " : ", ");
+      }
+    }
+    const NameMatcher m(query);
+    const double score = m.score_key(normalize_company(company), contact, phone);
+    const bool found = indexed(m, client_keys(normalize_company(company), contact, phone));
+    CAPTURE(query);
+    CAPTURE(company);
+    CAPTURE(contact);
+    CAPTURE(phone);
+    if (score > 0) REQUIRE(found);
+    matched += score > 0;
+    passed_over += !found;
+  }
+  // Both kinds of answer were exercised, many times each.
+  CHECK(matched > 500);
+  CHECK(passed_over > 2000);
 }

@@ -203,6 +203,7 @@ bool has_partial(const TempDir& dir) {
 void downgrade_to_v2(const std::string& path) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec(
+      "DROP TABLE client_keys;"
       "DROP TRIGGER refusals_append_only_update; DROP TRIGGER refusals_append_only_delete;"
       "DROP TABLE refusals;"
       "DROP TRIGGER client_log_append_only_update; DROP TRIGGER client_log_append_only_delete;"
@@ -394,7 +395,7 @@ TEST_CASE("a schema 2 file is backed up to FILE.schema2.bak before it is migrate
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().str());
   // then it is migrated, and the backup holds exactly what the file held
-  CHECK(schema_version(path) == "5");
+  CHECK(schema_version(path) == std::to_string(storage_internal::kSchemaVersion));
   const std::string bak = path + ".schema2.bak";
   REQUIRE(fs::exists(bak));
   CHECK(schema_version(bak) == "2");
@@ -455,8 +456,8 @@ TEST_CASE("when the backup before a migration fails, the file is left unmigrated
   std::signal(SIGXFSZ, old_handler);
   // then it refuses, saying why
   REQUIRE_FALSE(store.ok());
-  CHECK(store.error().message.find(path + " was left at schema 2, because its backup before migrating it to "
-                                          "schema 5 failed: ") == 0);
+  CHECK(store.error().message.find(path + " was left at schema 2, because its backup before migrating it to schema " +
+                                   std::to_string(storage_internal::kSchemaVersion) + " failed: ") == 0);
   // and nothing changed: still schema 2, the same rows, no backup, no temporary file
   CHECK(schema_version(path) == "2");
   CHECK(contents(path) == before);

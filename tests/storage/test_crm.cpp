@@ -3,14 +3,19 @@
 // same through SqliteStore (record_clients, clients(), abc_volumes).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
 #include "engine/crm.h"
 #include "engine/json.h"
+#include "engine/names.h"
 #include "storage/crm.h"
 #include "storage/schema_internal.h"
 #include "storage/sqlite_store.h"
@@ -33,6 +38,7 @@ struct Db {
   Db() {
     db.exec("PRAGMA foreign_keys=ON");
     db.exec(kCrmSchema);
+    create_client_keys(db);
   }
 
   Result<int64_t> apply(const std::string& text) { return apply_crm_record(sql, rec(text), ctx); }
@@ -346,6 +352,71 @@ TEST_CASE("find matches loosely on company, contact and phone, best first and ti
   auto one = book.find("ромашка", 1);
   REQUIRE(one.ok());
   CHECK(one->size() == 1);
+}
+
+TEST_CASE("find through the search index answers what scoring every client answers") {
+  // Clients of random names, contacts and phones, updated now and then;
+  // queries with typos, prefixes, several words and phones. The index must
+  // change nothing: the same clients, scores and order as a scan.
+  Db d;
+  const std::vector<std::string> words = {"Ромашка", "Ромашко", "Иванов", "Иван", "Петров", "Пётр", "Клиент",
+                                          "Торговый", "дом", "ООО", "Ёлка", "Север", "Юг", "Лютик", "Одуванчик",
+                                          "Romashka", "5", "12", "777", "Москва", "Ленина", "Васильев"};
+  const std::vector<std::string> phones = {"", "+7 (495) 123-45-67", "8 812 000-11-22 доб. 7", "12345",
+                                           "4951234567; 89161112233"};
+  std::mt19937 rng(20261202);
+  auto pick = [&](const std::vector<std::string>& from) { return from[rng() % from.size()]; };
+  auto name = [&](size_t at_least, size_t more) {
+    std::string out;
+    for (size_t k = at_least + rng() % more; k > 0; --k) out += pick(words) + " ";
+    return out;
+  };
+  auto text = [](const std::string& s) { return Json(s).dump(); };
+  for (int i = 0; i < 300; ++i) {
+    const std::string company = name(1, 3) + std::to_string(i);  // unique: the company key must be
+    d.ok(fmt::format(R"({{"op":"client.add","company":{},"contact":{},"phone":{}}})", text(company),
+                     text(name(0, 3)), text(pick(phones))));
+  }
+  for (int i = 0; i < 60; ++i) {
+    const int64_t id = 1 + static_cast<int64_t>(rng() % 300);
+    const char* field = i % 3 == 0 ? "contact" : i % 3 == 1 ? "phone" : "company";
+    const std::string value = i % 3 == 1 ? pick(phones) : name(1, 2) + "u" + std::to_string(i);
+    d.ok(fmt::format(R"({{"op":"client.update","client":{},"{}":{}}})", id, field, text(value)));
+  }
+  SqliteClientBook book(d.db);
+  auto all = book.clients();
+  REQUIRE(all.ok());
+  int answered = 0;
+  for (int round = 0; round < 400; ++round) {
+    std::string query;
+    if (round % 5 == 0) {
+      query = pick(phones);
+      query = query.substr(query.size() / 3);
+    } else {
+      for (size_t k = 1 + rng() % 2; k > 0; --k) {
+        std::string w = pick(words);
+        if (rng() % 2 && w.size() > 4) w.erase(rng() % (w.size() / 2) * 2, 2);  // a Cyrillic letter dropped
+        query += w + " ";
+      }
+    }
+    std::vector<std::pair<double, int64_t>> expected;
+    const NameMatcher scan(query, false);
+    for (const Client& c : *all) {
+      const double s = scan.score_key(normalize_company(c.company), c.contact, c.phone);
+      if (s > 0.5) expected.emplace_back(-s, c.id);
+    }
+    std::sort(expected.begin(), expected.end());
+    auto found = book.find(query, 0);
+    REQUIRE(found.ok());
+    CAPTURE(query);
+    REQUIRE(found->size() == expected.size());
+    for (size_t k = 0; k < expected.size(); ++k) {
+      CHECK((*found)[k].client.id == expected[k].second);
+      CHECK((*found)[k].score == -expected[k].first);
+    }
+    answered += !expected.empty();
+  }
+  CHECK(answered > 100);
 }
 
 TEST_CASE("rows refuses an unknown table and a client for the report entries") {

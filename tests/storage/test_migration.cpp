@@ -5,14 +5,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
+#include "engine/json.h"
 #include "engine/loader.h"
 #include "engine/runtime.h"
 #include "handlers/registry.h"
 #include "storage/audit.h"
+#include "storage/schema_internal.h"
 #include "storage/sqlite_store.h"
 
 namespace reglament {
@@ -28,9 +32,15 @@ std::string temp_db(const char* name) {
   return p.string();
 }
 
+// Takes a fresh file back to schema 5: no client search index.
+void downgrade_to_v5(SQLite::Database& db) {
+  db.exec("DROP TABLE client_keys; UPDATE meta SET value = '5' WHERE key = 'schema_version';");
+}
+
 // Turns a fresh file's tasks and jobs back into what schema 4 wrote (rowid
 // tables with an index by instance), keeping their rows.
 void downgrade_to_v4(SQLite::Database& db) {
+  downgrade_to_v5(db);
   db.exec(R"sql(
 CREATE INDEX tasks_by_instance ON tasks (instance);
 CREATE TABLE jobs_v4 (
@@ -151,10 +161,11 @@ TEST_CASE("a schema 4 file's open tasks and their roles are carried into schema 
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().message);
   (*store)->set_handlers(handlers.get());
-  // then it is schema 5, with the same rows, without the two indexes
+  // then it is schema 5 (or later), with the same rows, without the two indexes
   {
     SQLite::Database raw(path, SQLite::OPEN_READONLY);
-    CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "5");
+    CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() ==
+          std::to_string(storage_internal::kSchemaVersion));
     CHECK(raw.execAndGet("SELECT count(*) FROM sqlite_master WHERE name IN ('tasks_by_instance', "
                          "'jobs_by_instance')")
               .getInt() == 0);
@@ -201,10 +212,11 @@ TEST_CASE("a schema 2 file is migrated to the current schema in place, keeping i
   auto store = SqliteStore::open(path);
   REQUIRE_MESSAGE(store.ok(), store.error().message);
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
-  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "5");
+  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() ==
+        std::to_string(storage_internal::kSchemaVersion));
   CHECK(raw.execAndGet("SELECT source FROM documents WHERE name = 'marker'").getString() == "kept");
   for (const char* table : {"clients", "contacts", "requests", "complaints", "items", "report_entries", "client_log",
-                            "links", "refusals"})
+                            "links", "refusals", "client_keys"})
     CHECK_MESSAGE(raw.tableExists(table), table);
   CHECK(raw.execAndGet("SELECT count(*) FROM pragma_table_info('jobs') WHERE name IN ('incident', 'retry_at')")
             .getInt() == 2);
@@ -223,6 +235,57 @@ TEST_CASE("a schema 2 file is migrated to the current schema in place, keeping i
   auto again = SqliteStore::open(path);
   REQUIRE(again.ok());
   CHECK(raw.execAndGet("SELECT count(*) FROM clients").getInt() == 1);
+}
+
+TEST_CASE("a schema 5 file's clients are indexed for search when it is migrated") {
+  const std::string path = temp_db("v5.db");
+  std::string keys;
+  {
+    // given a file with three clients, written before the search index
+    auto store = SqliteStore::open(path);
+    REQUIRE(store.ok());
+    std::vector<Json> adds;
+    for (const char* text : {R"({"op":"client.add","company":"ООО «Ромашка»","contact":"Петров Пётр"})",
+                             R"({"op":"client.add","company":"АО Север","phone":"+7 (495) 123-45-67"})",
+                             R"({"op":"client.add","company":"Лютик","contact":"Иванова Анна"})"}) {
+      auto j = parse_json(text);
+      REQUIRE(j.ok());
+      adds.push_back(*j);
+    }
+    REQUIRE((*store)->record_clients(adds, "2026-11-23T10:00:00+03:00", "ivanova").ok());
+    // (what this build indexes for them, to compare with)
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT kind, key, client FROM client_keys ORDER BY 1, 2, 3");
+    while (q.executeStep()) keys += q.getColumn(0).getString() + " " + q.getColumn(1).getString() + " " +
+                                    q.getColumn(2).getString() + "\n";
+  }
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE);
+    downgrade_to_v5(db);
+  }
+  // when this build opens it
+  auto store = SqliteStore::open(path);
+  REQUIRE_MESSAGE(store.ok(), store.error().message);
+  // then every client has its keys, as a client added now would
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READONLY);
+    std::string migrated;
+    SQLite::Statement q(raw, "SELECT kind, key, client FROM client_keys ORDER BY 1, 2, 3");
+    while (q.executeStep()) migrated += q.getColumn(0).getString() + " " + q.getColumn(1).getString() + " " +
+                                        q.getColumn(2).getString() + "\n";
+    CHECK(migrated == keys);
+    CHECK(migrated.find("w ромашка 1") != std::string::npos);
+  }
+  // and a loose search finds them: a typo, a contact, a phone
+  for (const auto& [query, id] : {std::pair{"Рмоашка", 1}, std::pair{"иванова", 3}, std::pair{"1234567", 2}}) {
+    auto found = (*store)->clients().find(query, 5);
+    REQUIRE(found.ok());
+    REQUIRE_MESSAGE(found->size() == 1, query);
+    CHECK((*found)[0].client.id == id);
+  }
+  auto audit = verify_log(**store, {});
+  REQUIRE(audit.ok());
+  CHECK(audit->ok());
 }
 
 }  // namespace

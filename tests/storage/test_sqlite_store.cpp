@@ -19,6 +19,7 @@
 #include "engine/runtime.h"
 #include "engine/sha256.h"
 #include "handlers/registry.h"
+#include "storage/schema_internal.h"
 #include "storage/sqlite_store.h"
 
 namespace reglament {
@@ -230,7 +231,8 @@ TEST_CASE("a new database file is created private to its owner and in WAL mode")
   // and it is marked as ours, schema 1, in WAL mode
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
   CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'application'").getString() == "reglament");
-  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() == "5");
+  CHECK(raw.execAndGet("SELECT value FROM meta WHERE key = 'schema_version'").getString() ==
+        std::to_string(storage_internal::kSchemaVersion));
   CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
 }
 
@@ -265,7 +267,8 @@ TEST_CASE("a database written by a newer schema is refused") {
   REQUIRE_FALSE(store.ok());
   CHECK(store.error().code == ErrorCode::invalid);
   CHECK(store.error().message ==
-        path + " was written by a newer reglament (schema 99); this build reads schema 5");
+        path + " was written by a newer reglament (schema 99); this build reads schema " +
+            std::to_string(storage_internal::kSchemaVersion));
 }
 
 TEST_CASE("a file that is not a SQLite database is refused and left alone") {
