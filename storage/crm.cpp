@@ -140,9 +140,11 @@ END;
 
 namespace {
 
+// The CHECK is written with OR: SQLite checks `kind IN (...)` of three or
+// more values by building an ephemeral table on every insert.
 constexpr const char* kClientKeysSchema = R"sql(
 CREATE TABLE client_keys (
-  kind   TEXT    NOT NULL CHECK (kind IN ('w', 'r', 'p')),
+  kind   TEXT    NOT NULL CHECK (kind = 'w' OR kind = 'r' OR kind = 'p'),
   key    TEXT    NOT NULL,
   client INTEGER NOT NULL REFERENCES clients (id),
   PRIMARY KEY (kind, key, client)
