@@ -162,7 +162,12 @@ struct Env {
   std::string self;            // path of this program (for child processes)
   Sizes sizes;
   bool smoke = false;
+  bool keep = false;           // --keep: leave each workload's database behind
 };
+
+// After a workload: removes its database (remove_database), unless --keep
+// asked to leave it for a look with sqlite3.
+void done_with_database(const Env& env, const std::string& path);
 
 using Workload = std::function<Result<std::vector<Figure>>(const Env&)>;
 

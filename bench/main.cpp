@@ -313,6 +313,7 @@ int run(int argc, char** argv) {
 
   Env env;
   env.smoke = opt.smoke;
+  env.keep = opt.keep;
   env.sizes = opt.smoke ? Sizes::smoke() : Sizes();
   for (const auto& s : opt.sizes)
     if (Status st = env.sizes.set(s); !st.ok()) return usage(st.error().message);

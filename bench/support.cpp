@@ -226,6 +226,10 @@ void remove_database(const std::string& path) {
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path + suffix, ec);
 }
 
+void done_with_database(const Env& env, const std::string& path) {
+  if (!env.keep) remove_database(path);
+}
+
 uintmax_t database_bytes(const std::string& path) {
   std::error_code ec;
   uintmax_t total = 0;

@@ -131,7 +131,7 @@ Result<std::vector<Figure>> sqlite_ceilings(const Env& env) {
     } catch (const SQLite::Exception& e) {
       return make_error(ErrorCode::internal, fmt::format("SQLite ceilings: {}", e.what()));
     }
-    remove_database(path);
+    done_with_database(env, path);
     return out;
   };
   return repeat_median(env.sizes.repeat, once, env);
@@ -173,7 +173,7 @@ Result<std::vector<Figure>> step_throughput(const Env& env) {
         out.back().better = Better::lower;
       }
       store->reset();
-      remove_database(path);
+      done_with_database(env, path);
     }
     return out;
   };
@@ -215,7 +215,7 @@ Result<std::vector<Figure>> group_commit(const Env& env) {
       p50.better = Better::lower;
       out.push_back(p50);
       store->reset();
-      remove_database(path);
+      done_with_database(env, path);
     }
     return out;
   };
@@ -312,7 +312,7 @@ Result<std::vector<Figure>> inbox_at_scale(const Env& env) {
     figures->back().better = Better::lower;
   }
   store->reset();
-  remove_database(path);
+  done_with_database(env, path);
   return figures;
 }
 
