@@ -469,6 +469,23 @@ bool NameMatcher::key_matches(const KeyRange& range, std::string_view key) const
   return word_score(q, w) > 0;
 }
 
+bool NameMatcher::found_by(const std::vector<ClientKey>& keys) const {
+  std::vector<bool> found(words_.size() + 1, false);
+  for (const KeyRange& r : ranges_) {
+    // The keys of the range, in the sorted list: from `from` up to `to`.
+    auto it = std::lower_bound(keys.begin(), keys.end(), ClientKey{r.kind, r.from});
+    for (; it != keys.end() && it->kind == r.kind; ++it) {
+      if (r.exact ? it->text != r.from : it->text >= r.to) break;
+      if (key_matches(r, it->text)) {
+        found[r.group] = true;
+        break;
+      }
+    }
+  }
+  const bool every_word = !words_.empty() && std::all_of(found.begin(), found.end() - 1, [](bool b) { return b; });
+  return every_word || found.back();
+}
+
 std::vector<ClientKey> client_keys(std::string_view company_key, std::string_view contact, std::string_view phone) {
   std::vector<ClientKey> out;
   std::vector<Word> words = key_words(company_key);

@@ -43,6 +43,13 @@ std::string normalize_phone(std::string_view phone);
 double match_score(std::string_view query, std::string_view company, std::string_view contact,
                    std::string_view phone);
 
+// One key of the client search index (see client_keys() below).
+struct ClientKey {
+  char kind = 'w';
+  std::string text;
+  auto operator<=>(const ClientKey&) const = default;
+};
+
 // match_score() for one query against many clients: the query is normalised
 // once, and each client's company is given as its stored
 // normalize_company() key, so a scan of the client database does not
@@ -85,6 +92,13 @@ class NameMatcher {
   // True when `key`, a key of `range`'s kind found in it, is a name word
   // (or phone) that matches the range's query word.
   bool key_matches(const KeyRange& range, std::string_view key) const;
+  // Whether a search of a client_keys() index finds a client holding
+  // `keys` (sorted, as client_keys() returns them): every word group has a
+  // matching key in one of its ranges, or the phone group has one. The
+  // reference for the store's search, which asks the same of its table; it
+  // holds for every client with a score above 0 (tests and fuzz_names
+  // check that).
+  bool found_by(const std::vector<ClientKey>& keys) const;
 
  private:
   // False when some query word cannot match any word of the company key or
@@ -122,11 +136,6 @@ class NameMatcher {
 //   'p'  the last five digits of each number in the phone field: every
 //        phone match ends in the query's last five digits.
 // Sorted and without duplicates.
-struct ClientKey {
-  char kind = 'w';
-  std::string text;
-  auto operator<=>(const ClientKey&) const = default;
-};
 std::vector<ClientKey> client_keys(std::string_view company_key, std::string_view contact, std::string_view phone);
 
 }  // namespace reglament

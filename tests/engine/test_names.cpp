@@ -331,25 +331,9 @@ TEST_CASE("the prefilter keeps a typo at either end of a word, and a prefix") {
 
 namespace {
 
-// Whether a search of a client_keys() index finds this client for `m`:
-// every word group has a matching key in one of its ranges, or the phone
-// group has one (NameMatcher::key_ranges).
-bool indexed(const NameMatcher& m, const std::vector<ClientKey>& keys) {
-  std::vector<bool> found(m.word_groups() + 1, false);
-  for (const NameMatcher::KeyRange& r : m.key_ranges()) {
-    for (const ClientKey& k : keys) {
-      if (k.kind != r.kind) continue;
-      const bool in = r.exact ? k.text == r.from : (k.text >= r.from && k.text < r.to);
-      if (in && m.key_matches(r, k.text)) found[r.group] = true;
-    }
-  }
-  const bool words = m.word_groups() > 0 && std::all_of(found.begin(), found.end() - 1, [](bool b) { return b; });
-  return words || found.back();
-}
-
 bool indexed(const std::string& query, const std::string& company, const std::string& contact,
              const std::string& phone) {
-  return indexed(NameMatcher(query), client_keys(normalize_company(company), contact, phone));
+  return NameMatcher(query).found_by(client_keys(normalize_company(company), contact, phone));
 }
 
 }  // namespace
@@ -436,7 +420,7 @@ TEST_CASE("the index finds every client a query scores above 0: random names, qu
     }
     const NameMatcher m(query);
     const double score = m.score_key(normalize_company(company), contact, phone);
-    const bool found = indexed(m, client_keys(normalize_company(company), contact, phone));
+    const bool found = m.found_by(client_keys(normalize_company(company), contact, phone));
     CAPTURE(query);
     CAPTURE(company);
     CAPTURE(contact);

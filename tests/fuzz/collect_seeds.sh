@@ -13,6 +13,7 @@
 #                tests/bad-input/**/*.json
 #   fuzz_tzif    a few zones of the tzdata package (/usr/share/zoneinfo): with
 #                and without daylight saving, half-hour shifts, southern rules
+#   fuzz_names   the hand-written seeds only (query, company, contact, phone)
 # plus the hand-written seeds in tests/fuzz/seeds/<target>/.
 # Usage: tests/fuzz/collect_seeds.sh MAKE_SEEDS_BINARY OUT
 set -euo pipefail
@@ -21,7 +22,7 @@ make_seeds=$1
 out=$2
 
 rm -rf "$out"
-mkdir -p "$out"/{fuzz_loader,fuzz_expr,fuzz_form,fuzz_events,fuzz_tzif}
+mkdir -p "$out"/{fuzz_loader,fuzz_expr,fuzz_form,fuzz_events,fuzz_tzif,fuzz_names}
 
 # Copies FILE into DIR under a name unique to its path.
 put() {
@@ -72,7 +73,7 @@ cp "$generated"/expr/* "$out/fuzz_expr/" 2>/dev/null || true
 cp "$generated"/form/* "$out/fuzz_form/" 2>/dev/null || true
 cp "$generated"/events/* "$out/fuzz_events/" 2>/dev/null || true
 
-for t in fuzz_loader fuzz_expr fuzz_form fuzz_events fuzz_tzif; do
+for t in fuzz_loader fuzz_expr fuzz_form fuzz_events fuzz_tzif fuzz_names; do
   seeds="$root/tests/fuzz/seeds/${t#fuzz_}"
   if [ -d "$seeds" ]; then
     for f in "$seeds"/*; do [ -f "$f" ] && cp "$f" "$out/$t/hand-$(basename "$f")"; done
