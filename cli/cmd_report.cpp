@@ -209,7 +209,10 @@ std::string report_csv(const IndicatorSet& set, const std::vector<IndicatorFigur
           fig.of ? std::to_string(*fig.of) : "",
           fig.pending ? std::to_string(*fig.pending) : "",
       };
-      for (size_t i = 0; i < cells.size(); ++i) out += (i == 0 ? "" : ",") + csv_cell(cells[i]);
+      for (size_t i = 0; i < cells.size(); ++i) {
+        if (i > 0) out += ',';
+        out += csv_cell(cells[i]);
+      }
       out += "\n";
     }
   }
@@ -272,27 +275,31 @@ int run_report(Ctx& ctx, const ReportOptions& opt) {
   if (opt.by) q.by = parse_group_by(*opt.by);
 
   // Everything before the end of the period, and as far past it as a
-  // deadline may reach: instances that began earlier still count.
-  std::vector<LogEvent> events;
+  // deadline may reach: instances that began earlier still count. Read one
+  // instance at a time, so memory does not grow with the log.
+  IndicatorComputer computer(set, q);
   if (!set.indicators.empty()) {
-    auto rows = (*store)->events_between("", format_moment(Moment{q.to.epoch + set.lookahead(), 0}));
-    if (!rows) return fail(rows.error());
-    events.reserve(rows->size());
-    for (StoredEvent& r : *rows) events.push_back(LogEvent{std::move(r.instance), r.seq, std::move(r.event)});
+    std::vector<LogEvent> events;
+    Status read = (*store)->each_instance_log(
+        format_moment(Moment{q.to.epoch + set.lookahead(), 0}), [&](std::vector<StoredEvent>& rows) {
+          events.clear();
+          for (StoredEvent& r : rows) events.push_back(LogEvent{std::move(r.instance), r.seq, std::move(r.event)});
+          return computer.add(events);
+        });
+    if (!read.ok()) return fail(read.error());
   }
-  auto figures = compute(set, events, q);
-  if (!figures) return fail(figures.error());
+  const std::vector<IndicatorFigures> figures = computer.figures();
 
   std::vector<Due> due;
   for (const auto& c : set.controls) due.push_back(Due{&c, due_dates(c, q.from, q.to)});
 
   std::string format = ctx.json ? "json" : opt.format;
   if (format == "json") {
-    print_json(report_json(set, *figures, due, q, opt));
+    print_json(report_json(set, figures, due, q, opt));
   } else if (format == "csv") {
-    print_text(report_csv(set, *figures));
+    print_text(report_csv(set, figures));
   } else {
-    print_table(set, *figures, due, q, opt);
+    print_table(set, figures, due, q, opt);
   }
   return kExitOk;
 }

@@ -1,9 +1,10 @@
 // Computing indicators from the event log. Parsing is in loader_indicators.cpp.
 //
-// The log is read once into per-instance timelines: every event with its
-// instant, the actor it is attributed to, and the instance's variables just
-// after it. Each measure then walks the timelines; nothing here depends on
-// the order the store returned the events in.
+// Each instance's events become a timeline: every event with its instant,
+// the actor it is attributed to, and the instance's variables just after
+// it. Each indicator (and window of a split report) keeps an accumulator
+// that takes one timeline at a time, so the log is never held whole;
+// nothing here depends on the order instances or events come in.
 
 #include "engine/indicators.h"
 
@@ -108,67 +109,62 @@ void merge(JsonObject& vars, const Json& values) {
   for (const auto& [k, v] : values.as_object()) vars[k] = v;
 }
 
-Result<std::vector<Timeline>> build_timelines(const std::vector<LogEvent>& events, int64_t now) {
-  std::map<std::string, std::vector<const LogEvent*>> by_instance;
-  for (const auto& e : events) by_instance[e.instance].push_back(&e);
-  std::vector<Timeline> out;
-  for (auto& [id, list] : by_instance) {
-    std::sort(list.begin(), list.end(), [](const LogEvent* a, const LogEvent* b) { return a->seq < b->seq; });
-    Timeline t;
-    t.instance = id;
-    auto vars = std::make_shared<JsonObject>();
-    std::map<std::string, std::string> step_actor;  // step -> who completed its last task
-    std::string last_actor;                          // who completed the last task
-    for (const LogEvent* le : list) {
-      const Event& e = le->event;
-      auto at = parse_moment(e.at);
-      if (!at.ok()) {
-        return make_error(ErrorCode::invalid, fmt::format("event {} of instance {} has a bad time: {}", le->seq,
-                                                          le->instance, at.error().message));
-      }
-      // The log is as of `now`: what a later clock recorded is not known yet.
-      if (at->epoch > now) break;
-      Point p;
-      p.event = &e;
-      p.at = at->epoch;
-      p.actor = e.actor;
-      const Json* changes = nullptr;
-      switch (e.type) {
-        case EventType::instance_started:
-          t.process = e.data.str("process");
-          changes = &e.data.get("variables");
-          break;
-        case EventType::task_completed:
-          step_actor[e.step] = e.actor;
-          last_actor = e.actor;
-          changes = &e.data.get("values");
-          break;
-        case EventType::service_completed:
-        case EventType::child_returned:
-          changes = &e.data.get("outputs");
-          break;
-        case EventType::step_completed: {
-          auto it = step_actor.find(e.step);
-          p.actor = it == step_actor.end() ? "" : it->second;
-          break;
-        }
-        case EventType::instance_completed:
-          p.actor = last_actor;
-          break;
-        default:
-          break;
-      }
-      if (changes != nullptr && changes->is_object() && !changes->as_object().empty()) {
-        auto next = std::make_shared<JsonObject>(*vars);
-        merge(*next, *changes);
-        vars = std::move(next);
-      }
-      p.vars = vars;
-      t.points.push_back(std::move(p));
+// The timeline of one instance from its events in seq order; empty when
+// nothing of it happened by `now`.
+Result<Timeline> build_timeline(const std::vector<const LogEvent*>& list, int64_t now) {
+  Timeline t;
+  if (!list.empty()) t.instance = list.front()->instance;
+  auto vars = std::make_shared<JsonObject>();
+  std::map<std::string, std::string> step_actor;  // step -> who completed its last task
+  std::string last_actor;                          // who completed the last task
+  for (const LogEvent* le : list) {
+    const Event& e = le->event;
+    auto at = parse_moment(e.at);
+    if (!at.ok()) {
+      return make_error(ErrorCode::invalid, fmt::format("event {} of instance {} has a bad time: {}", le->seq,
+                                                        le->instance, at.error().message));
     }
-    if (!t.points.empty()) out.push_back(std::move(t));
+    // The log is as of `now`: what a later clock recorded is not known yet.
+    if (at->epoch > now) break;
+    Point p;
+    p.event = &e;
+    p.at = at->epoch;
+    p.actor = e.actor;
+    const Json* changes = nullptr;
+    switch (e.type) {
+      case EventType::instance_started:
+        t.process = e.data.str("process");
+        changes = &e.data.get("variables");
+        break;
+      case EventType::task_completed:
+        step_actor[e.step] = e.actor;
+        last_actor = e.actor;
+        changes = &e.data.get("values");
+        break;
+      case EventType::service_completed:
+      case EventType::child_returned:
+        changes = &e.data.get("outputs");
+        break;
+      case EventType::step_completed: {
+        auto it = step_actor.find(e.step);
+        p.actor = it == step_actor.end() ? "" : it->second;
+        break;
+      }
+      case EventType::instance_completed:
+        p.actor = last_actor;
+        break;
+      default:
+        break;
+    }
+    if (changes != nullptr && changes->is_object() && !changes->as_object().empty()) {
+      auto next = std::make_shared<JsonObject>(*vars);
+      merge(*next, *changes);
+      vars = std::move(next);
+    }
+    p.vars = vars;
+    t.points.push_back(std::move(p));
   }
-  return out;
+  return t;
 }
 
 bool contains(const std::vector<std::string>& list, const std::string& s) {
@@ -265,45 +261,6 @@ std::vector<Figure> figures_of(const Groups<T>& g, F&& figure) {
 
 bool in_window(int64_t at, int64_t from, int64_t to) { return at >= from && at < to; }
 
-std::vector<Figure> compute_count(const EventFilter& f, const std::vector<Timeline>& ts, int64_t from,
-                                  int64_t to, GroupBy by) {
-  Groups<int64_t> g(by);
-  for (const auto& t : ts) {
-    for (const auto& p : t.points) {
-      if (!in_window(p.at, from, to) || !matches(f, t, p)) continue;
-      tally(g, group_of(by, t, p), [](int64_t& n) { ++n; });
-    }
-  }
-  return figures_of(g, [](int64_t n) {
-    Figure f;
-    f.count = n;
-    f.value = static_cast<double>(n);
-    return f;
-  });
-}
-
-std::vector<Figure> compute_ratio(const Measure& m, bool percent, const std::vector<Timeline>& ts,
-                                  int64_t from, int64_t to, GroupBy by) {
-  struct Pair {
-    int64_t num = 0, den = 0;
-  };
-  Groups<Pair> g(by);
-  for (const auto& t : ts) {
-    for (const auto& p : t.points) {
-      if (!in_window(p.at, from, to)) continue;
-      if (matches(m.numerator, t, p)) tally(g, group_of(by, t, p), [](Pair& x) { ++x.num; });
-      if (matches(m.denominator, t, p)) tally(g, group_of(by, t, p), [](Pair& x) { ++x.den; });
-    }
-  }
-  return figures_of(g, [percent](const Pair& x) {
-    Figure f;
-    f.count = x.num;
-    f.of = x.den;
-    if (x.den > 0) f.value = round2(static_cast<double>(x.num) / static_cast<double>(x.den) * (percent ? 100 : 1));
-    return f;
-  });
-}
-
 // Seconds per unit of a duration indicator (validated by the loader).
 double seconds_per_unit(const std::string& unit) {
   if (unit == "d" || unit == "дн" || unit == "дн.") return 86400;
@@ -352,66 +309,113 @@ void pairs(const Measure& m, const Timeline& t, F&& pair) {
   if (open != nullptr && holds(m.where, *t.points.back().vars)) pair(*open, nullptr);
 }
 
-std::vector<Figure> compute_duration(const Indicator& ind, const std::vector<Timeline>& ts, int64_t from,
-                                     int64_t to, GroupBy by) {
-  const Measure& m = ind.measure;
-  double unit = seconds_per_unit(ind.unit);
-  Groups<std::vector<double>> g(by);
-  for (const auto& t : ts) {
-    if (t.process != m.process) continue;
-    pairs(m, t, [&](const Point& a, const Point* b) {
-      if (b == nullptr || !in_window(b->at, from, to)) return;
-      double d = static_cast<double>(b->at - a.at) / unit;
-      tally(g, group_of(by, t, a), [d](std::vector<double>& xs) { xs.push_back(d); });
-    });
-  }
-  return figures_of(g, [&m](const std::vector<double>& xs) {
-    Figure f;
-    f.count = static_cast<int64_t>(xs.size());
-    if (!xs.empty()) f.value = round2(statistic(xs, m.stat, m.percentile));
-    return f;
-  });
-}
+// One indicator over one window, fed one instance's timeline at a time.
+// Counts and tallies are sums over instances and a duration's samples are
+// sorted before their statistic, so the order instances come in does not
+// change a figure.
+class Accumulator {
+ public:
+  Accumulator(const Indicator& ind, int64_t from, int64_t to, int64_t now, GroupBy by)
+      : ind_(&ind), from_(from), to_(to), now_(now), by_(by), counts_(by), ratios_(by), samples_(by), shares_(by) {}
 
-std::vector<Figure> compute_share(const Indicator& ind, const std::vector<Timeline>& ts, int64_t from,
-                                  int64_t to, int64_t now, GroupBy by) {
-  const Measure& m = ind.measure;
-  bool percent = ind.unit == "%";
+  void add(const Timeline& t) {
+    const Measure& m = ind_->measure;
+    switch (m.kind) {
+      case MeasureKind::count:
+        for (const auto& p : t.points) {
+          if (!in_window(p.at, from_, to_) || !matches(m.count, t, p)) continue;
+          tally(counts_, group_of(by_, t, p), [](int64_t& n) { ++n; });
+        }
+        return;
+      case MeasureKind::ratio:
+        for (const auto& p : t.points) {
+          if (!in_window(p.at, from_, to_)) continue;
+          if (matches(m.numerator, t, p)) tally(ratios_, group_of(by_, t, p), [](Pair& x) { ++x.num; });
+          if (matches(m.denominator, t, p)) tally(ratios_, group_of(by_, t, p), [](Pair& x) { ++x.den; });
+        }
+        return;
+      case MeasureKind::duration: {
+        if (t.process != m.process) return;
+        const double unit = seconds_per_unit(ind_->unit);
+        pairs(m, t, [&](const Point& a, const Point* b) {
+          if (b == nullptr || !in_window(b->at, from_, to_)) return;
+          const double d = static_cast<double>(b->at - a.at) / unit;
+          tally(samples_, group_of(by_, t, a), [d](std::vector<double>& xs) { xs.push_back(d); });
+        });
+        return;
+      }
+      case MeasureKind::share_within:
+        if (t.process != m.process) return;
+        pairs(m, t, [&](const Point& a, const Point* b) {
+          if (!in_window(a.at, from_, to_)) return;
+          const int64_t deadline = a.at + m.within;
+          const bool met = b != nullptr && b->at <= deadline;
+          const bool missed = !met && deadline <= now_;
+          tally(shares_, group_of(by_, t, a),
+                [met, missed](Tally& x) { ++(met ? x.met : missed ? x.missed : x.pending); });
+        });
+        return;
+    }
+  }
+
+  std::vector<Figure> figures() const {
+    const Measure& m = ind_->measure;
+    const bool percent = ind_->unit == "%";
+    switch (m.kind) {
+      case MeasureKind::count:
+        return figures_of(counts_, [](int64_t n) {
+          Figure f;
+          f.count = n;
+          f.value = static_cast<double>(n);
+          return f;
+        });
+      case MeasureKind::ratio:
+        return figures_of(ratios_, [percent](const Pair& x) {
+          Figure f;
+          f.count = x.num;
+          f.of = x.den;
+          if (x.den > 0)
+            f.value = round2(static_cast<double>(x.num) / static_cast<double>(x.den) * (percent ? 100 : 1));
+          return f;
+        });
+      case MeasureKind::duration:
+        return figures_of(samples_, [&m](const std::vector<double>& xs) {
+          Figure f;
+          f.count = static_cast<int64_t>(xs.size());
+          if (!xs.empty()) f.value = round2(statistic(xs, m.stat, m.percentile));
+          return f;
+        });
+      case MeasureKind::share_within:
+        return figures_of(shares_, [percent](const Tally& x) {
+          Figure f;
+          f.count = x.met;
+          f.of = x.met + x.missed;
+          f.pending = x.pending;
+          if (*f.of > 0)
+            f.value = round2(static_cast<double>(x.met) / static_cast<double>(*f.of) * (percent ? 100 : 1));
+          return f;
+        });
+    }
+    return {};
+  }
+
+ private:
+  struct Pair {
+    int64_t num = 0, den = 0;
+  };
   struct Tally {
     int64_t met = 0, missed = 0, pending = 0;
   };
-  Groups<Tally> g(by);
-  for (const auto& t : ts) {
-    if (t.process != m.process) continue;
-    pairs(m, t, [&](const Point& a, const Point* b) {
-      if (!in_window(a.at, from, to)) return;
-      int64_t deadline = a.at + m.within;
-      bool met = b != nullptr && b->at <= deadline;
-      bool missed = !met && deadline <= now;
-      tally(g, group_of(by, t, a), [met, missed](Tally& x) { ++(met ? x.met : missed ? x.missed : x.pending); });
-    });
-  }
-  return figures_of(g, [percent](const Tally& x) {
-    Figure f;
-    f.count = x.met;
-    f.of = x.met + x.missed;
-    f.pending = x.pending;
-    if (*f.of > 0) f.value = round2(static_cast<double>(x.met) / static_cast<double>(*f.of) * (percent ? 100 : 1));
-    return f;
-  });
-}
 
-std::vector<Figure> compute_one(const Indicator& ind, const std::vector<Timeline>& ts, int64_t from,
-                                int64_t to, int64_t now, GroupBy by) {
-  const Measure& m = ind.measure;
-  switch (m.kind) {
-    case MeasureKind::count: return compute_count(m.count, ts, from, to, by);
-    case MeasureKind::ratio: return compute_ratio(m, ind.unit == "%", ts, from, to, by);
-    case MeasureKind::duration: return compute_duration(ind, ts, from, to, by);
-    case MeasureKind::share_within: return compute_share(ind, ts, from, to, now, by);
-  }
-  return {};
-}
+  const Indicator* ind_;
+  int64_t from_, to_, now_;
+  GroupBy by_;
+  // The one of these the measure's kind uses.
+  Groups<int64_t> counts_;
+  Groups<Pair> ratios_;
+  Groups<std::vector<double>> samples_;
+  Groups<Tally> shares_;
+};
 
 // The first moment of the period of kind `p` that holds `t` (in t's offset).
 Moment period_start(Period p, const Moment& t) {
@@ -442,11 +446,28 @@ Moment period_after(Period p, const Moment& start) {
 
 }  // namespace
 
-Result<std::vector<IndicatorFigures>> compute(const IndicatorSet& set, const std::vector<LogEvent>& events,
-                                              const ReportQuery& q) {
-  auto timelines = build_timelines(events, q.now.epoch);
-  if (!timelines.ok()) return timelines.error();
-  std::vector<IndicatorFigures> out;
+struct IndicatorComputer::Impl {
+  struct Window {
+    const Indicator* indicator;
+    Moment from;
+    Moment to;
+  };
+  int64_t now = 0;
+  std::vector<Window> windows;
+  std::vector<Accumulator> accumulators;  // one per window
+
+  Status add(std::vector<const LogEvent*>& list) {
+    std::sort(list.begin(), list.end(), [](const LogEvent* a, const LogEvent* b) { return a->seq < b->seq; });
+    auto t = build_timeline(list, now);
+    if (!t.ok()) return t.error();
+    if (t->points.empty()) return {};
+    for (Accumulator& a : accumulators) a.add(*t);
+    return {};
+  }
+};
+
+IndicatorComputer::IndicatorComputer(const IndicatorSet& set, const ReportQuery& q) : impl_(std::make_unique<Impl>()) {
+  impl_->now = q.now.epoch;
   for (const auto& ind : set.indicators) {
     GroupBy by = q.by.value_or(ind.by);
     std::vector<std::pair<Moment, Moment>> windows{{q.from, q.to}};
@@ -455,15 +476,45 @@ Result<std::vector<IndicatorFigures>> compute(const IndicatorSet& set, const std
       if (parts.size() > 1) windows.insert(windows.end(), parts.begin(), parts.end());
     }
     for (const auto& [from, to] : windows) {
-      IndicatorFigures f;
-      f.code = ind.code;
-      f.from = from;
-      f.to = to;
-      f.figures = compute_one(ind, *timelines, from.epoch, to.epoch, q.now.epoch, by);
-      out.push_back(std::move(f));
+      impl_->windows.push_back(Impl::Window{&ind, from, to});
+      impl_->accumulators.emplace_back(ind, from.epoch, to.epoch, q.now.epoch, by);
     }
   }
+}
+
+IndicatorComputer::~IndicatorComputer() = default;
+IndicatorComputer::IndicatorComputer(IndicatorComputer&&) noexcept = default;
+IndicatorComputer& IndicatorComputer::operator=(IndicatorComputer&&) noexcept = default;
+
+Status IndicatorComputer::add(const std::vector<LogEvent>& events) {
+  std::vector<const LogEvent*> list;
+  list.reserve(events.size());
+  for (const LogEvent& e : events) list.push_back(&e);
+  return impl_->add(list);
+}
+
+std::vector<IndicatorFigures> IndicatorComputer::figures() const {
+  std::vector<IndicatorFigures> out;
+  for (size_t i = 0; i < impl_->windows.size(); ++i) {
+    IndicatorFigures f;
+    f.code = impl_->windows[i].indicator->code;
+    f.from = impl_->windows[i].from;
+    f.to = impl_->windows[i].to;
+    f.figures = impl_->accumulators[i].figures();
+    out.push_back(std::move(f));
+  }
   return out;
+}
+
+Result<std::vector<IndicatorFigures>> compute(const IndicatorSet& set, const std::vector<LogEvent>& events,
+                                              const ReportQuery& q) {
+  std::map<std::string, std::vector<const LogEvent*>> by_instance;
+  for (const auto& e : events) by_instance[e.instance].push_back(&e);
+  IndicatorComputer computer(set, q);
+  for (auto& [id, list] : by_instance) {
+    if (Status st = computer.impl_->add(list); !st.ok()) return st.error();
+  }
+  return computer.figures();
 }
 
 std::vector<std::pair<Moment, Moment>> split_period(Period p, const Moment& from, const Moment& to) {

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -197,6 +198,31 @@ struct IndicatorFigures {
 // Errors: invalid when an event's time is not a timestamp.
 Result<std::vector<IndicatorFigures>> compute(const IndicatorSet& set, const std::vector<LogEvent>& events,
                                               const ReportQuery& query);
+
+// compute() fed one instance at a time, so that a report over a large log
+// holds one instance's events at a time, not the log (`reglament report`
+// reads the log instance by instance, SqliteStore::each_instance_log). The
+// figures are compute()'s over the same events, whatever order the instances
+// come in. `set` must outlive the computer.
+class IndicatorComputer {
+ public:
+  IndicatorComputer(const IndicatorSet& set, const ReportQuery& query);
+  ~IndicatorComputer();
+  IndicatorComputer(IndicatorComputer&&) noexcept;
+  IndicatorComputer& operator=(IndicatorComputer&&) noexcept;
+
+  // The events of one instance (any order), each instance once; at least
+  // every event before query.to + set.lookahead().
+  // Errors: invalid when an event's time is not a timestamp.
+  Status add(const std::vector<LogEvent>& events);
+  std::vector<IndicatorFigures> figures() const;
+
+ private:
+  friend Result<std::vector<IndicatorFigures>> compute(const IndicatorSet&, const std::vector<LogEvent>&,
+                                                       const ReportQuery&);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The calendar periods of `p` that [from, to) overlaps, cut to [from, to);
 // days start at midnight, weeks on Monday, months on the 1st, in from's offset.

@@ -118,6 +118,10 @@ constexpr const char* kEventsBetween =
     "SELECT instance, seq, at, actor, type, step, data_json, format FROM events "
     "WHERE at_utc IS NOT NULL AND (?1 IS NULL OR at_utc >= ?1) AND (?2 IS NULL OR at_utc < ?2) "
     "ORDER BY at_utc, CAST(instance AS INTEGER), instance, seq";
+// In key order (the primary key, no sort); ?1 as kEventsBetween's ?2.
+constexpr const char* kEventsBefore =
+    "SELECT instance, seq, at, actor, type, step, data_json, format FROM events "
+    "WHERE at_utc IS NOT NULL AND (?1 IS NULL OR at_utc < ?1) ORDER BY instance, seq";
 constexpr std::string_view kIndicatorsDocument = "indicators";
 constexpr const char* kSelectDocument = "SELECT source FROM documents WHERE name = ?1";
 constexpr const char* kUpsertDocument =
@@ -1284,22 +1288,62 @@ Result<std::vector<OutboxRow>> SqliteStore::outbox() {
   }
 }
 
-Result<std::vector<StoredEvent>> SqliteStore::events_between(const std::string& from, const std::string& to) {
-  // Both bounds as UTC instants, the form of the at_utc column.
-  auto bound = [](const std::string& text, std::string_view name) -> Result<std::optional<std::string>> {
-    if (text.empty()) return std::optional<std::string>();
-    std::optional<std::string> utc = utc_instant(text);
-    if (!utc) {
-      return make_error(ErrorCode::invalid,
-                        fmt::format("the {} bound \"{}\" is not a timestamp (expected ISO-8601 like "
-                                    "2026-11-23T15:04:05+03:00)",
-                                    name, text));
+namespace {
+
+// A bound of events_between / each_instance_log as a UTC instant, the form
+// of the at_utc column; nullopt for an open bound (empty text).
+Result<std::optional<std::string>> instant_bound(const std::string& text, std::string_view name) {
+  if (text.empty()) return std::optional<std::string>();
+  std::optional<std::string> utc = utc_instant(text);
+  if (!utc) {
+    return make_error(ErrorCode::invalid,
+                      fmt::format("the {} bound \"{}\" is not a timestamp (expected ISO-8601 like "
+                                  "2026-11-23T15:04:05+03:00)",
+                                  name, text));
+  }
+  return utc;
+}
+
+}  // namespace
+
+Status SqliteStore::each_instance_log(const std::string& to,
+                                      const std::function<Status(std::vector<StoredEvent>& events)>& each) {
+  Result<std::optional<std::string>> hi = instant_bound(to, "to");
+  if (!hi) return hi.error();
+  try {
+    // Its own statement, not the cached one: `each` may read through the
+    // store meanwhile, and a cached statement could be reset under us.
+    SQLite::Statement q(impl_->db, kEventsBefore);
+    if (*hi) {
+      q.bind(1, **hi);
+    } else {
+      q.bind(1);
     }
-    return utc;
-  };
-  Result<std::optional<std::string>> lo = bound(from, "from");
+    std::vector<StoredEvent> one;
+    while (q.executeStep()) {
+      StoredEvent se;
+      se.instance = q.getColumn(0).getString();
+      se.seq = q.getColumn(1).getInt64();
+      if (!one.empty() && se.instance != one.front().instance) {
+        if (Status st = each(one); !st.ok()) return st;
+        one.clear();
+      }
+      Result<Event> e = read_event(q, 2, se.instance, se.seq);
+      if (!e) return e.error();
+      se.event = std::move(e).value();
+      one.push_back(std::move(se));
+    }
+    if (!one.empty()) return each(one);
+    return {};
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<std::vector<StoredEvent>> SqliteStore::events_between(const std::string& from, const std::string& to) {
+  Result<std::optional<std::string>> lo = instant_bound(from, "from");
   if (!lo) return lo.error();
-  Result<std::optional<std::string>> hi = bound(to, "to");
+  Result<std::optional<std::string>> hi = instant_bound(to, "to");
   if (!hi) return hi.error();
   try {
     std::vector<StoredEvent> out;

@@ -10,6 +10,7 @@
 // caught here and returned as an Error.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -172,8 +173,17 @@ class SqliteStore : public EventStore {
 
   // Every event of every instance with from <= at < to, compared as instants
   // (offsets taken into account); an empty bound is open. Ordered by instant,
-  // then instance, then seq. For `timeline` and `report`.
+  // then instance, then seq. For `timeline`.
   Result<std::vector<StoredEvent>> events_between(const std::string& from, const std::string& to);
+
+  // The events with at < to (an instant, as events_between; empty: open),
+  // one instance at a time: `each` gets an instance's events in seq order,
+  // instances in key order, all read in one read transaction (one snapshot)
+  // and never more than one instance's at once. An error `each` returns
+  // stops the reading and is returned. `each` must not write through this
+  // store. For `report`, whose memory then does not grow with the log.
+  Status each_instance_log(const std::string& to,
+                           const std::function<Status(std::vector<StoredEvent>& events)>& each);
 
   // The text of a bundle-wide document deployed beside the processes (now:
   // "indicators" — indicators.yaml), or nullopt when none was deployed.

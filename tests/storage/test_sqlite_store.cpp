@@ -11,6 +11,8 @@
 
 #include <sys/stat.h>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 
@@ -785,6 +787,46 @@ TEST_CASE("events_between compares instants across UTC offsets, from inclusive a
         std::vector<std::string>{"2#1", "2#2", "3#1", "3#2"});
   CHECK(event_keys(*store->events_between("", "2024-03-04T07:00:00.001Z")) ==
         std::vector<std::string>{"1#1", "1#2"});
+}
+
+TEST_CASE("each_instance_log gives one instance at a time, in key order, before an instant") {
+  auto store = deployed_store();
+  Deployed def = callback_v1(*store);
+  // given instances 1, 2 and 10 (text order: 1, 10, 2), 2 written in UTC, 10 in New York time
+  Started one = started("1", "ООО Ромашка", "2024-03-04T10:00:00+03:00");
+  Started two = started("2", "ООО Лютик", "2024-03-04T08:30:00Z");
+  Started ten = started("10", "ООО Василёк", "2024-03-04T06:00:00-05:00");
+  for (const Started* s : {&one, &two, &ten}) REQUIRE(store->append(def, s->state, 0, s->events).ok());
+
+  // when every event is asked for
+  std::vector<std::string> calls;
+  auto keys = [&](std::vector<StoredEvent>& events) {
+    calls.push_back(fmt::format("{}", fmt::join(event_keys(events), " ")));
+    return Status{};
+  };
+  REQUIRE(store->each_instance_log("", keys).ok());
+  // then each instance comes once, whole, its events in seq order
+  CHECK(calls == std::vector<std::string>{"1#1 1#2", "10#1 10#2", "2#1 2#2"});
+
+  // when only what happened before 08:30Z (written as 11:30+03:00) is asked for
+  calls.clear();
+  REQUIRE(store->each_instance_log("2024-03-04T11:30:00+03:00", keys).ok());
+  CHECK(calls == std::vector<std::string>{"1#1 1#2"});
+
+  // when the callback fails, the reading stops with its error
+  calls.clear();
+  Status stopped = store->each_instance_log("", [&](std::vector<StoredEvent>& events) {
+    calls.push_back(events.front().instance);
+    return Status{make_error(ErrorCode::invalid, "stop here")};
+  });
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().message == "stop here");
+  CHECK(calls == std::vector<std::string>{"1"});
+
+  // and a bound that is not a timestamp is refused before anything is read
+  Status bad = store->each_instance_log("yesterday", keys);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == ErrorCode::invalid);
 }
 
 TEST_CASE("events_between refuses a bound that is not a timestamp") {
