@@ -428,7 +428,9 @@ NameMatcher::NameMatcher(std::string_view query, bool prefilter)
     const Word& w = words_[k];
     const std::u32string_view v(w);
     if (w.size() < kTypoMinLength) {
-      needs_.push_back(Need{true, 0, 0, k, " " + utf8(v)});
+      std::string in_key = " ";  // not " " + utf8(v): GCC 12 warns -Wrestrict (falsely) on that
+      in_key += utf8(v);
+      needs_.push_back(Need{true, 0, 0, k, std::move(in_key)});
     } else {
       needs_.push_back(Need{false, w[0], w[1], k, utf8(v.substr(0, 2))});
       needs_.push_back(Need{false, w[w.size() - 2], w.back(), k, utf8(v.substr(w.size() - 2))});
