@@ -31,59 +31,108 @@ int run_timeline(Ctx& ctx, const TimelineOptions& opt) {
 
   auto store = ctx.store();
   if (!store) return fail(store.error());
-  auto events = (*store)->events_between(*from, *to);
-  if (!events) return fail(events.error());
-  // Which process each instance runs (`verify` proves this table agrees
-  // with every instance's first event).
-  auto instances = (*store)->instances(std::nullopt, std::nullopt);
-  if (!instances) return fail(instances.error());
   if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
+  // Which process each instance the user may see runs (`verify` proves this
+  // table agrees with every instance's first event).
   std::map<std::string, std::string> process_of;
   Visibility visible(ctx);
-  for (const InstanceRow& r : *instances)
-    if (visible(r.process, r.version)) process_of.emplace(r.instance, r.process);
-
-  std::vector<const StoredEvent*> kept;
-  for (const StoredEvent& e : *events) {
+  auto load_processes = [&]() -> Status {
+    auto instances = (*store)->instances(std::nullopt, std::nullopt);
+    if (!instances) return instances.error();
+    for (const InstanceRow& r : *instances)
+      if (visible(r.process, r.version)) process_of.emplace(r.instance, r.process);
+    return {};
+  };
+  if (Status loaded = load_processes(); !loaded) return fail(loaded.error());
+  // The instances are read again once, inside the events' read: an instance
+  // started after the first read has its events in that snapshot.
+  bool reloaded = false;
+  Status reload_error;
+  // The instance's process when the event is the user's to see and passes
+  // the filters; null otherwise.
+  auto kept = [&](const StoredEvent& e) -> const std::string* {
     auto seen = process_of.find(e.instance);
-    if (seen == process_of.end()) continue;  // not the user's to see
-    if (!opt.process.empty() && seen->second != opt.process) continue;
-    if (!opt.actor.empty() && e.event.actor != opt.actor) continue;
-    if (!opt.step.empty() && e.event.step != opt.step) continue;
-    kept.push_back(&e);
-  }
-
-  if (*format == OutputFormat::json) {
-    Json out = Json::array();
-    for (const StoredEvent* e : kept) {
-      Json j = event_json(*e);
-      j["instance"] = e->instance;
-      j["process"] = nullable(process_of[e->instance]);
-      out.push_back(std::move(j));
+    if (seen == process_of.end() && !reloaded) {
+      reloaded = true;
+      reload_error = load_processes();
+      seen = process_of.find(e.instance);
     }
-    print_json(out);
+    if (seen == process_of.end()) return nullptr;  // not the user's to see
+    if (!opt.process.empty() && seen->second != opt.process) return nullptr;
+    if (!opt.actor.empty() && e.event.actor != opt.actor) return nullptr;
+    if (!opt.step.empty() && e.event.step != opt.step) return nullptr;
+    return &seen->second;
+  };
+
+  // JSON and CSV are written as the events are read, so a period as long as
+  // the whole log needs no more memory than one event (`report` reads the
+  // same way). An event that cannot be read stops the output where it is,
+  // with the error and its exit code.
+  std::string out;
+  auto flush = [&out](bool all) {
+    if (all || out.size() >= 64 * 1024) {
+      print_text(out);
+      out.clear();
+    }
+  };
+  if (*format == OutputFormat::json) {
+    out = "[";
+    bool any = false;
+    Status read = (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
+      const std::string* process = kept(e);
+      if (!reload_error) return reload_error;
+      if (process == nullptr) return {};
+      Json j = event_json(e);
+      j["instance"] = e.instance;
+      j["process"] = nullable(*process);
+      out += any ? ",\n  " : "\n  ";  // as print_json writes an array's items
+      any = true;
+      out += j.pretty(2, 1);
+      flush(false);
+      return {};
+    });
+    if (!read) {
+      flush(true);
+      return fail(read.error());
+    }
+    out += any ? "\n]\n" : "]\n";
+    flush(true);
     return kExitOk;
   }
   if (*format == OutputFormat::csv) {
-    std::string out = csv_record({"at", "instance", "process", "seq", "actor", "type", "step", "data", "format"});
-    for (const StoredEvent* e : kept) {
-      out += csv_record({e->event.at, e->instance, process_of[e->instance], std::to_string(e->seq), e->event.actor,
-                         std::string(to_string(e->event.type)), e->event.step, e->event.data.dump(),
-                         std::to_string(e->event.format)});
-    }
-    print_text(out);
+    out = csv_record({"at", "instance", "process", "seq", "actor", "type", "step", "data", "format"});
+    Status read = (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
+      const std::string* process = kept(e);
+      if (!reload_error) return reload_error;
+      if (process == nullptr) return {};
+      out += csv_record({e.event.at, e.instance, *process, std::to_string(e.seq), e.event.actor,
+                         std::string(to_string(e.event.type)), e.event.step, e.event.data.dump(),
+                         std::to_string(e.event.format)});
+      flush(false);
+      return {};
+    });
+    flush(true);
+    if (!read) return fail(read.error());
     return kExitOk;
   }
-  if (kept.empty()) {
-    print_line("no events in this period");
-    return kExitOk;
-  }
+  // A table needs every row for its column widths: the rows are kept as
+  // text, not as events.
   TextTable t({"at", "instance", "process", "seq", "actor", "type", "step", "data"});
   t.set_max_width(7, 60);
-  for (const StoredEvent* e : kept) {
-    t.add({e->event.at, e->instance, process_of[e->instance], std::to_string(e->seq),
-           e->event.actor.empty() ? "—" : e->event.actor, std::string(to_string(e->event.type)),
-           e->event.step.empty() ? "—" : e->event.step, event_summary(e->event)});
+  bool any = false;
+  Status read = (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
+    const std::string* process = kept(e);
+    if (!reload_error) return reload_error;
+    if (process == nullptr) return {};
+    any = true;
+    t.add({e.event.at, e.instance, *process, std::to_string(e.seq), e.event.actor.empty() ? "—" : e.event.actor,
+           std::string(to_string(e.event.type)), e.event.step.empty() ? "—" : e.event.step, event_summary(e.event)});
+    return {};
+  });
+  if (!read) return fail(read.error());
+  if (!any) {
+    print_line("no events in this period");
+    return kExitOk;
   }
   print_text(t.render());
   return kExitOk;

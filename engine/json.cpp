@@ -480,9 +480,11 @@ void Json::dump_to(std::string& out) const { write(out, *this, -1, 0); }
 
 void append_json_string(std::string& out, std::string_view s) { append_escaped(out, s); }
 
-std::string Json::pretty(int indent) const {
+std::string Json::pretty(int indent) const { return pretty(indent, 0); }
+
+std::string Json::pretty(int indent, int depth) const {
   std::string out;
-  write(out, *this, indent < 0 ? 0 : indent, 0);
+  write(out, *this, indent < 0 ? 0 : indent, depth < 0 ? 0 : depth);
   return out;
 }
 

@@ -77,6 +77,9 @@ class Json {
   void dump_to(std::string& out) const;
   // Indented encoding for people.
   std::string pretty(int indent = 2) const;
+  // pretty(), as written at nesting level `depth` (inner lines indented by
+  // indent * (depth + 1)): an item of an array printed one item at a time.
+  std::string pretty(int indent, int depth) const;
 
   friend bool operator==(const Json& a, const Json& b);
 

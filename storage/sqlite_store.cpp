@@ -1341,12 +1341,22 @@ Status SqliteStore::each_instance_log(const std::string& to,
 }
 
 Result<std::vector<StoredEvent>> SqliteStore::events_between(const std::string& from, const std::string& to) {
+  std::vector<StoredEvent> out;
+  Status read = each_event_between(from, to, [&](const StoredEvent& e) -> Status {
+    out.push_back(e);
+    return {};
+  });
+  if (!read) return read.error();
+  return out;
+}
+
+Status SqliteStore::each_event_between(const std::string& from, const std::string& to,
+                                       const std::function<Status(const StoredEvent& event)>& each) {
   Result<std::optional<std::string>> lo = instant_bound(from, "from");
   if (!lo) return lo.error();
   Result<std::optional<std::string>> hi = instant_bound(to, "to");
   if (!hi) return hi.error();
   try {
-    std::vector<StoredEvent> out;
     Query q = impl_->query(kEventsBetween);
     if (*lo) {
       q->bind(1, **lo);
@@ -1365,9 +1375,9 @@ Result<std::vector<StoredEvent>> SqliteStore::events_between(const std::string& 
       Result<Event> e = read_event(*q, 2, se.instance, se.seq);
       if (!e) return e.error();
       se.event = std::move(e).value();
-      out.push_back(std::move(se));
+      if (Status st = each(se); !st) return st;
     }
-    return out;
+    return {};
   } catch (const SQLite::Exception& e) {
     return sqlite_error(e, impl_->path);
   }

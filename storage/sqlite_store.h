@@ -175,6 +175,13 @@ class SqliteStore : public EventStore {
   // (offsets taken into account); an empty bound is open. Ordered by instant,
   // then instance, then seq. For `timeline`.
   Result<std::vector<StoredEvent>> events_between(const std::string& from, const std::string& to);
+  // events_between, one event at a time from one statement (one read
+  // transaction, one snapshot), never holding more than one: for a period
+  // as long as the whole log. An error `each` returns stops the reading and
+  // is returned; a bound that is not an instant is refused before reading.
+  // `each` must not write through this store.
+  Status each_event_between(const std::string& from, const std::string& to,
+                            const std::function<Status(const StoredEvent& event)>& each);
 
   // The events with at < to (an instant, as events_between; empty: open),
   // one instance at a time: `each` gets an instance's events in seq order,

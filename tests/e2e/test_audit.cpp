@@ -840,6 +840,14 @@ TEST_CASE("timeline lists every event of a period across instances, filtered, in
     CHECK(e.str("process") == "complaint");
   }
 
+  // the JSON, written an event at a time, is laid out as any JSON output is
+  Run raw = env.rg({"timeline", "--json"});
+  REQUIRE(raw.code == 0);
+  CHECK(raw.out == raw.json().pretty() + "\n");
+  Run none = env.rg({"timeline", "--json", "--from", "2026-11-25"});
+  REQUIRE(none.code == 0);
+  CHECK(none.out == "[]\n");
+
   // the CSV parses back to the JSON's values
   Run csv = env.rg({"timeline", "--format", "csv"});
   REQUIRE(csv.code == 0);

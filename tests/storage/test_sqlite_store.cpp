@@ -3,6 +3,7 @@
 // files.
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -758,6 +759,16 @@ std::vector<std::string> event_keys(const std::vector<StoredEvent>& rows) {
   return out;
 }
 
+// Three instances under `ids`, started at 07:00Z, 08:30Z and 11:00Z, each
+// written in another offset (10:00+03:00, 08:30Z, 06:00-05:00).
+void start_three(SqliteStore& store, const std::array<std::string, 3>& ids) {
+  Deployed def = callback_v1(store);
+  Started one = started(ids[0], "ООО Ромашка", "2024-03-04T10:00:00+03:00");
+  Started two = started(ids[1], "ООО Лютик", "2024-03-04T08:30:00Z");
+  Started three = started(ids[2], "ООО Василёк", "2024-03-04T06:00:00-05:00");
+  for (const Started* s : {&one, &two, &three}) REQUIRE(store.append(def, s->state, 0, s->events).ok());
+}
+
 TEST_CASE("events_between compares instants across UTC offsets, from inclusive and to exclusive") {
   auto store = deployed_store();
   Deployed def = callback_v1(*store);
@@ -791,12 +802,8 @@ TEST_CASE("events_between compares instants across UTC offsets, from inclusive a
 
 TEST_CASE("each_instance_log gives one instance at a time, in key order, before an instant") {
   auto store = deployed_store();
-  Deployed def = callback_v1(*store);
   // given instances 1, 2 and 10 (text order: 1, 10, 2), 2 written in UTC, 10 in New York time
-  Started one = started("1", "ООО Ромашка", "2024-03-04T10:00:00+03:00");
-  Started two = started("2", "ООО Лютик", "2024-03-04T08:30:00Z");
-  Started ten = started("10", "ООО Василёк", "2024-03-04T06:00:00-05:00");
-  for (const Started* s : {&one, &two, &ten}) REQUIRE(store->append(def, s->state, 0, s->events).ok());
+  start_three(*store, {"1", "2", "10"});
 
   // when every event is asked for
   std::vector<std::string> calls;
@@ -827,6 +834,44 @@ TEST_CASE("each_instance_log gives one instance at a time, in key order, before 
   Status bad = store->each_instance_log("yesterday", keys);
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.error().code == ErrorCode::invalid);
+}
+
+TEST_CASE("each_event_between gives the period's events one at a time, in instant order") {
+  auto store = deployed_store();
+  // given instances 1, 2 and 3 started at 07:00Z, 08:30Z and 11:00Z, each written in another offset
+  start_three(*store, {"1", "2", "3"});
+
+  // when every event is asked for, then each comes once, as events_between lists them
+  std::vector<std::string> seen;
+  auto keep = [&](const StoredEvent& e) {
+    seen.push_back(e.instance + "#" + std::to_string(e.seq));
+    return Status{};
+  };
+  REQUIRE(store->each_event_between("", "", keep).ok());
+  CHECK(seen == event_keys(*store->events_between("", "")));
+  CHECK(seen == std::vector<std::string>{"1#1", "1#2", "2#1", "2#2", "3#1", "3#2"});
+
+  // when a period is asked for, its bounds are instants, from included and to not
+  seen.clear();
+  REQUIRE(store->each_event_between("2024-03-04T11:30:00+03:00", "2024-03-04T11:00:00Z", keep).ok());
+  CHECK(seen == std::vector<std::string>{"2#1", "2#2"});
+
+  // when the callback fails, the reading stops with its error after that event
+  seen.clear();
+  Status stopped = store->each_event_between("", "", [&](const StoredEvent& e) {
+    seen.push_back(e.instance + "#" + std::to_string(e.seq));
+    return seen.size() == 3 ? Status{make_error(ErrorCode::invalid, "stop here")} : Status{};
+  });
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.error().message == "stop here");
+  CHECK(seen.size() == 3);
+
+  // and a bound that is not a timestamp is refused before anything is read
+  seen.clear();
+  Status bad = store->each_event_between("", "tomorrow", keep);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == ErrorCode::invalid);
+  CHECK(seen.empty());
 }
 
 TEST_CASE("events_between refuses a bound that is not a timestamp") {
