@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -44,24 +45,26 @@ int run_timeline(Ctx& ctx, const TimelineOptions& opt) {
     return {};
   };
   if (Status loaded = load_processes(); !loaded) return fail(loaded.error());
-  // The instances are read again once, inside the events' read: an instance
+  // The period's events the user may see and the filters pass, in order,
+  // each with its instance's process. The instances are read again once,
+  // inside the events' read, on the first event of an unknown instance: one
   // started after the first read has its events in that snapshot.
   bool reloaded = false;
-  Status reload_error;
-  // The instance's process when the event is the user's to see and passes
-  // the filters; null otherwise.
-  auto kept = [&](const StoredEvent& e) -> const std::string* {
-    auto seen = process_of.find(e.instance);
-    if (seen == process_of.end() && !reloaded) {
-      reloaded = true;
-      reload_error = load_processes();
-      seen = process_of.find(e.instance);
-    }
-    if (seen == process_of.end()) return nullptr;  // not the user's to see
-    if (!opt.process.empty() && seen->second != opt.process) return nullptr;
-    if (!opt.actor.empty() && e.event.actor != opt.actor) return nullptr;
-    if (!opt.step.empty() && e.event.step != opt.step) return nullptr;
-    return &seen->second;
+  auto each_kept = [&](const std::function<void(const StoredEvent&, const std::string&)>& use) -> Status {
+    return (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
+      auto seen = process_of.find(e.instance);
+      if (seen == process_of.end() && !reloaded) {
+        reloaded = true;
+        if (Status again = load_processes(); !again) return again;
+        seen = process_of.find(e.instance);
+      }
+      if (seen == process_of.end()) return {};  // not the user's to see
+      if (!opt.process.empty() && seen->second != opt.process) return {};
+      if (!opt.actor.empty() && e.event.actor != opt.actor) return {};
+      if (!opt.step.empty() && e.event.step != opt.step) return {};
+      use(e, seen->second);
+      return {};
+    });
   };
 
   // JSON and CSV are written as the events are read, so a period as long as
@@ -78,18 +81,14 @@ int run_timeline(Ctx& ctx, const TimelineOptions& opt) {
   if (*format == OutputFormat::json) {
     out = "[";
     bool any = false;
-    Status read = (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
-      const std::string* process = kept(e);
-      if (!reload_error) return reload_error;
-      if (process == nullptr) return {};
+    Status read = each_kept([&](const StoredEvent& e, const std::string& process) {
       Json j = event_json(e);
       j["instance"] = e.instance;
-      j["process"] = nullable(*process);
+      j["process"] = nullable(process);
       out += any ? ",\n  " : "\n  ";  // as print_json writes an array's items
       any = true;
       out += j.pretty(2, 1);
       flush(false);
-      return {};
     });
     if (!read) {
       flush(true);
@@ -101,15 +100,11 @@ int run_timeline(Ctx& ctx, const TimelineOptions& opt) {
   }
   if (*format == OutputFormat::csv) {
     out = csv_record({"at", "instance", "process", "seq", "actor", "type", "step", "data", "format"});
-    Status read = (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
-      const std::string* process = kept(e);
-      if (!reload_error) return reload_error;
-      if (process == nullptr) return {};
-      out += csv_record({e.event.at, e.instance, *process, std::to_string(e.seq), e.event.actor,
+    Status read = each_kept([&](const StoredEvent& e, const std::string& process) {
+      out += csv_record({e.event.at, e.instance, process, std::to_string(e.seq), e.event.actor,
                          std::string(to_string(e.event.type)), e.event.step, e.event.data.dump(),
                          std::to_string(e.event.format)});
       flush(false);
-      return {};
     });
     flush(true);
     if (!read) return fail(read.error());
@@ -120,14 +115,10 @@ int run_timeline(Ctx& ctx, const TimelineOptions& opt) {
   TextTable t({"at", "instance", "process", "seq", "actor", "type", "step", "data"});
   t.set_max_width(7, 60);
   bool any = false;
-  Status read = (*store)->each_event_between(*from, *to, [&](const StoredEvent& e) -> Status {
-    const std::string* process = kept(e);
-    if (!reload_error) return reload_error;
-    if (process == nullptr) return {};
+  Status read = each_kept([&](const StoredEvent& e, const std::string& process) {
     any = true;
-    t.add({e.event.at, e.instance, *process, std::to_string(e.seq), e.event.actor.empty() ? "—" : e.event.actor,
+    t.add({e.event.at, e.instance, process, std::to_string(e.seq), e.event.actor.empty() ? "—" : e.event.actor,
            std::string(to_string(e.event.type)), e.event.step.empty() ? "—" : e.event.step, event_summary(e.event)});
-    return {};
   });
   if (!read) return fail(read.error());
   if (!any) {

@@ -40,7 +40,7 @@ esac
 # Everything the build and the tests need, from Debian's packages (tzdata: the
 # time zones a calendar names, read from /usr/share/zoneinfo).
 packages=(g++ cmake ninja-build pkg-config libyaml-cpp-dev libsqlitecpp-dev libsqlite3-dev libfmt-dev
-          libcli11-dev doctest-dev sqlite3 tzdata)
+          libcli11-dev doctest-dev sqlite3 tzdata ccache)
 # The fuzz targets: clang 14 and its libFuzzer runtime (libclang_rt.fuzzer).
 case "$mode" in test|all|fuzz) packages+=(clang libclang-rt-14-dev) ;; esac
 
