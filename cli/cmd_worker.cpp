@@ -89,6 +89,24 @@ Result<std::optional<int64_t>> next_wakeup(SqliteStore& store, int64_t now) {
   return next;
 }
 
+// A commit reaches the WAL as a burst of writes (a dozen pages or more, each
+// its own inotify event), and a busy database commits many times a second.
+// Woken by the first write, the worker lets the burst end — kQuietMs without
+// a write to the database, or kSettleMaxMs at most — before it ticks, so it
+// ticks once per burst, not once per write: measured in the concurrency test
+// at ~100 commits/s, 6,439 wakes in 16 s without this (4 per commit).
+constexpr int kQuietMs = 10;
+constexpr int kSettleMaxMs = 100;
+
+void settle(int fd, const std::string& db_name) {
+  for (int waited = 0; waited < kSettleMaxMs; waited += kQuietMs) {
+    pollfd p{fd, POLLIN, 0};
+    const int rc = ::poll(&p, 1, kQuietMs);
+    if (rc <= 0) return;  // quiet (or interrupted): tick now
+    if (!drain_inotify(fd, db_name)) return;
+  }
+}
+
 }  // namespace
 
 void setup_worker(CLI::App& app, Ctx& ctx) {
@@ -180,7 +198,10 @@ int run_worker(Ctx& ctx, const WorkerOptions& opt) {
         print_line(fmt::format("worker stopping on signal {} after {} ticks", info.ssi_signo, ticks));
         return kExitOk;
       }
-      if (rc > 0 && (fds[1].revents & POLLIN) && drain_inotify(watch.get(), db_name)) break;
+      if (rc > 0 && (fds[1].revents & POLLIN) && drain_inotify(watch.get(), db_name)) {
+        settle(watch.get(), db_name);
+        break;
+      }
     }
   }
   print_line(fmt::format("worker stopping after {} ticks", ticks));
