@@ -16,6 +16,8 @@ void setup_backup(CLI::App& app, Ctx& ctx) {
 int run_backup(Ctx& ctx, const BackupOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  // A backup is every record of the database: for administrators only.
+  if (Status st = check_admin(ctx, "back up the database"); !st.ok()) return fail(st.error());
   auto done = (*store)->backup(opt.file);
   if (!done) return fail(done.error());
   if (ctx.json) {

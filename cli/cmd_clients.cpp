@@ -604,7 +604,9 @@ int run_clients_abc(Ctx& ctx, const ClientsAbcOptions& opt) {
   }
   auto store = ctx.store();
   if (!store) return fail(store.error());
-  if (auto st = check_person(ctx); !st.ok()) return fail(st.error());
+  // Storing classes is a change to the client database, whether or not the
+  // period has any volume to classify; a dry run only reads.
+  if (auto st = opt.dry_run ? check_person(ctx) : check_clients(ctx); !st.ok()) return fail(st.error());
   auto volumes = (*store)->abc_volumes(opt.from, opt.to);
   if (!volumes) return fail(volumes.error());
   auto rows = classify_abc(*volumes, opt.a, opt.b);

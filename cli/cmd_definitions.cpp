@@ -13,6 +13,7 @@ void setup_definitions(CLI::App& app, Ctx& ctx) {
 int run_definitions(Ctx& ctx, const DefinitionsOptions&) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (Status st = check_person(ctx); !st.ok()) return fail(st.error());
   auto rows = (*store)->definitions();
   if (!rows) return fail(rows.error());
   if (ctx.json) {

@@ -317,7 +317,9 @@ int run_demo(Ctx& ctx, const DemoOptions& opt) {
   if (!start) return fail(start.error());
   std::string bundle = opt.processes.empty() ? std::string(REGLAMENT_PROCESSES_DIR) : opt.processes;
   bool printed = false;
-  auto changes = deploy_paths(ctx, {bundle}, &printed);
+  // The demo completes tasks in everyone's name: only where the org says
+  // --as is taken as typed (identity: asserted), never on an os-login org.
+  auto changes = deploy_paths(ctx, {bundle}, &printed, DeployPolicy{false, /*asserted_only=*/true});
   if (!changes) return printed ? exit_code(changes.error().code) : fail(changes.error());
   if (!ctx.json) {
     for (const DeployChange& c : *changes) print_line("deployed " + describe_change(c));

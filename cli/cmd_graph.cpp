@@ -141,6 +141,7 @@ std::string dot_graph(const Process& p, int version) {
 int run_graph(Ctx& ctx, const GraphOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (Status st = check_person(ctx); !st.ok()) return fail(st.error());
   auto def = (*store)->definition(opt.process, opt.version);
   if (!def) return fail(def.error());
   const Process& p = *def->process;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "engine/access.h"
+
 namespace reglament {
 
 void setup_inbox(CLI::App& app, Ctx& ctx) {
@@ -18,12 +20,8 @@ void setup_inbox(CLI::App& app, Ctx& ctx) {
 Result<Person> find_person(SqliteStore& store, const std::string& login) {
   auto org = store.org();
   if (!org) return org.error();
-  const Person* p = org->person(login);
-  if (p == nullptr) {
-    return make_error(ErrorCode::not_found,
-                      fmt::format("unknown user \"{}\"; see reglament users", login));
-  }
-  return *p;
+  if (Status st = is_person(*org, login); !st.ok()) return st.error();
+  return *org->person(login);
 }
 
 static bool shares_role(const std::vector<std::string>& a, const std::vector<std::string>& b) {

@@ -13,6 +13,7 @@ void setup_users(CLI::App& app, Ctx& ctx) {
 int run_users(Ctx& ctx, const UsersOptions&) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
+  if (Status st = check_person(ctx); !st.ok()) return fail(st.error());
   auto org = (*store)->org();
   if (!org) return fail(org.error());
   if (ctx.json) {

@@ -58,6 +58,18 @@ Result<SqliteStore*> Ctx::store(bool create) {
       return who.error();
     }
     user = *who;
+    // Under os-login the time of what a person does is the system's, not
+    // theirs to choose: --now could backdate events or, given to `tick`,
+    // hold every scheduled start back until then.
+    if (org->access.identity == IdentityMode::os_login && !now_from_clock) {
+      now = system_now();  // the refusal is recorded at the real time
+      now_from_clock = true;
+      identity_error_ = make_error(ErrorCode::forbidden,
+                                   "--now (or REGLAMENT_NOW) is refused: this organisation takes identity from the "
+                                   "OS login (org.yaml access: identity: os-login), and then a command's time is "
+                                   "the system clock");
+      return *identity_error_;
+    }
   } else if (org.error().code != ErrorCode::not_found) {
     return org.error();
   }
@@ -171,10 +183,13 @@ Status check_person(Ctx& ctx) {
   if (!st) return st.error();
   auto org = (*st)->org();
   if (!org) return org.error();
-  if (ctx.user.empty()) return make_error(ErrorCode::invalid, "no user given; say who acts with --as USER");
-  if (org->person(ctx.user) == nullptr)
-    return make_error(ErrorCode::not_found, fmt::format("unknown user \"{}\"; see reglament users", ctx.user));
-  return {};
+  return is_person(*org, ctx.user);
+}
+
+bool Ctx::acting_outsider() {
+  if (!store_ || user.empty()) return false;
+  auto org = store_->org();
+  return org && org->person(user) == nullptr;
 }
 
 const Registry& Ctx::handlers() {
@@ -230,9 +245,13 @@ void record_refusal(Ctx& ctx, int argc, char** argv) {
   }
   r.instance = ctx.subject;
   r.reason = last_failure();
-  // A read-only file or a busy database keeps the record from being written;
-  // the refusal itself has been reported either way.
-  (void)reglament::record_refusal(*store, std::move(r));
+  // A read-only file, a full disk or a busy database keeps the record from
+  // being written: the refusal stands, and the person is told it is not on
+  // record (an administrator reading `refusals` will not see it).
+  if (auto written = reglament::record_refusal(*store, std::move(r)); !written)
+    std::cerr << shorten_quoted("reglament: the refusal could not be recorded in the database: " +
+                                written.error().message)
+              << '\n';
 }
 
 // ---- Errors and output ----------------------------------------------------

@@ -58,6 +58,11 @@ struct Ctx {
   // administer when org.yaml names no access.admin; empty when it does.
   Result<std::vector<std::string>> owners();
 
+  // The acting user is not a person of the deployed org (an OS account the
+  // org does not know, or an unknown --as): what they were turned away from
+  // is recorded as a refusal. False while no store is open or no org deployed.
+  bool acting_outsider();
+
   // The store if it was opened, even when the identity was refused (for
   // recording the refusal); null otherwise.
   SqliteStore* opened_store() { return store_.get(); }
@@ -95,8 +100,10 @@ Status check_clients(Ctx& ctx);
 // Any person of the org (reading the client database).
 Status check_person(Ctx& ctx);
 
-// Records a refused command (exit 5) in the database's refusals, if it can be
-// opened; `argv` is the command line. Never fails the command further.
+// Records a refused command (exit 5, or any failure of someone not in the
+// org) in the database's refusals, if it was opened; `argv` is the command
+// line. Never fails the command further; when the record cannot be written
+// (a read-only file, a full disk) says so on stderr.
 void record_refusal(Ctx& ctx, int argc, char** argv);
 
 // Fills in defaults after parsing (--as from the OS, --now from the clock) and

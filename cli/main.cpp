@@ -149,7 +149,11 @@ int main(int argc, char** argv) {
   try {
     const int code = ctx.action();
     // A refused command is recorded: who tried what (docs/reliability.md).
-    if (code == static_cast<int>(ErrorCode::forbidden)) record_refusal(ctx, argc, argv);
+    // So is whatever someone outside the org chart tried (an OS account the
+    // org does not know, or an unknown --as).
+    if (code == static_cast<int>(ErrorCode::forbidden) ||
+        (code == static_cast<int>(ErrorCode::not_found) && ctx.acting_outsider()))
+      record_refusal(ctx, argc, argv);
     return code;
   } catch (const std::exception& e) {
     return fail(ErrorCode::internal, std::string("unexpected failure: ") + e.what());

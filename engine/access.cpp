@@ -20,12 +20,7 @@ bool holds_any(const Org& org, const std::string& login, const std::vector<std::
   return std::any_of(roles.begin(), roles.end(), [&](const std::string& r) { return org.has_role(login, r); });
 }
 
-Status known(const Org& org, const std::string& login) {
-  if (login.empty()) return make_error(ErrorCode::invalid, "no user given; say who acts with --as USER");
-  if (org.person(login) == nullptr)
-    return make_error(ErrorCode::not_found, fmt::format("unknown user \"{}\"; see reglament users", login));
-  return {};
-}
+Status known(const Org& org, const std::string& login) { return is_person(org, login); }
 
 bool acts_in(const Org& org, const std::string& login, const Process& process) {
   if (!process.owner.empty() && org.has_role(login, process.owner)) return true;
@@ -41,6 +36,19 @@ std::vector<std::string> with(std::vector<std::string> a, const std::vector<std:
 }
 
 }  // namespace
+
+Status is_person(const Org& org, const std::string& login) {
+  if (login.empty()) return make_error(ErrorCode::invalid, "no user given; say who acts with --as USER");
+  if (org.person(login) != nullptr) return {};
+  // Under os-login the login is the OS account's own name (resolve_identity
+  // found no person for it): not a typo but someone the org does not know.
+  if (org.access.identity == IdentityMode::os_login)
+    return make_error(ErrorCode::forbidden,
+                      fmt::format("the OS account \"{}\" is nobody in this organisation's org chart, which takes "
+                                  "identity from the OS login; an administrator may add it as a person's os_login",
+                                  login));
+  return make_error(ErrorCode::not_found, fmt::format("unknown user \"{}\"; see reglament users", login));
+}
 
 const Person* person_for_os_login(const Org& org, const std::string& os_login) {
   if (os_login.empty()) return nullptr;

@@ -16,6 +16,11 @@
 
 namespace reglament {
 
+// `login` is a person of the org. Errors: invalid when empty; not_found
+// ("unknown user") under identity: asserted; forbidden under os-login, where
+// the login is an OS account the org does not know (an outsider).
+Status is_person(const Org& org, const std::string& login);
+
 // The person an OS account is: the one whose os_login: lists it, else the one
 // whose login is the account's name (when that person has no os_login:).
 const Person* person_for_os_login(const Org& org, const std::string& os_login);

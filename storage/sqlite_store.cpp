@@ -586,19 +586,22 @@ Result<std::vector<StoredEvent>> SqliteStore::history(const std::string& instanc
   }
 }
 
-Result<Deployed> SqliteStore::definition(const std::string& process, int version) {
-  try {
-    int v = version;
-    if (v <= 0) {
-      Query q = impl_->query(kLatestVersion);
-      q->bind(1, process);
-      if (!q->executeStep() || q->getColumn(0).isNull()) return not_deployed(process);
-      v = q->getColumn(0).getInt();
-    }
-    const auto key = std::make_pair(process, v);
-    if (auto it = impl_->definitions.find(key); it != impl_->definitions.end()) return it->second;
+// `version`, or the latest deployed version when it is 0 or less.
+Result<int> SqliteStore::latest_if_zero(const std::string& process, int version) {
+  if (version > 0) return version;
+  Query q = impl_->query(kLatestVersion);
+  q->bind(1, process);
+  if (!q->executeStep() || q->getColumn(0).isNull()) return not_deployed(process);
+  return q->getColumn(0).getInt();
+}
 
-    std::string hash;
+Result<SqliteStore::StoredSources> SqliteStore::definition_sources(const std::string& process, int version) {
+  try {
+    auto resolved = latest_if_zero(process, version);
+    if (!resolved) return resolved.error();
+    const int v = *resolved;
+    StoredSources out;
+    out.version = v;
     std::string sources_json;
     {
       Query q = impl_->query(kSelectDefinition);
@@ -610,7 +613,7 @@ Result<Deployed> SqliteStore::definition(const std::string& process, int version
         if (!latest->executeStep() || latest->getColumn(0).isNull()) return not_deployed(process);
         return make_error(ErrorCode::not_found, fmt::format("process \"{}\" has no version {}", process, v));
       }
-      hash = q->getColumn(0).getString();
+      out.hash = q->getColumn(0).getString();
       sources_json = q->getColumn(1).getString();
     }
 
@@ -619,14 +622,30 @@ Result<Deployed> SqliteStore::definition(const std::string& process, int version
       return make_error(ErrorCode::integrity,
                         fmt::format("the stored sources of process \"{}\" version {} are unreadable", process, v));
     }
-    SourceSet sources;
     for (const auto& [file, text] : files->as_object()) {
       if (!text.is_string()) {
         return make_error(ErrorCode::integrity,
                           fmt::format("the stored file {} of process \"{}\" version {} is not text", file, process, v));
       }
-      sources.files.emplace(file, text.as_string());
+      out.sources.files.emplace(file, text.as_string());
     }
+    return out;
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
+Result<Deployed> SqliteStore::definition(const std::string& process, int version) {
+  try {
+    auto resolved = latest_if_zero(process, version);
+    if (!resolved) return resolved.error();
+    const int v = *resolved;
+    const auto key = std::make_pair(process, v);
+    if (auto it = impl_->definitions.find(key); it != impl_->definitions.end()) return it->second;
+    Result<StoredSources> stored = definition_sources(process, v);
+    if (!stored) return stored.error();
+    const std::string& hash = stored->hash;
+    const SourceSet& sources = stored->sources;
 
     // Recompile against the current org chart; without one, role checks see
     // an empty org and say so.

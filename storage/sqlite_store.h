@@ -158,6 +158,16 @@ class SqliteStore : public EventStore {
 
   // Reads for the CLI.
   Result<std::vector<DeployedRow>> definitions();
+  // The stored files of one deployed version (version <= 0: the latest), as
+  // deploy kept them, not compiled: for checking them against another org
+  // chart before it replaces the current one. Errors: not_found; integrity
+  // when the stored text is unreadable.
+  struct StoredSources {
+    int version = 0;
+    std::string hash;
+    SourceSet sources;
+  };
+  Result<StoredSources> definition_sources(const std::string& process, int version);
   // Open tasks any of `roles` may act on, in inbox order (oldest first).
   Result<std::vector<InboxRow>> inbox(const std::vector<std::string>& roles);
   Result<std::optional<InboxRow>> task(const std::string& task_id);
@@ -235,6 +245,9 @@ class SqliteStore : public EventStore {
   Result<std::vector<AbcInput>> abc_volumes(const std::string& from, const std::string& to);
 
  private:
+  // `version`, or the latest deployed version of `process` when it is <= 0.
+  // May throw SQLite::Exception (callers catch it).
+  Result<int> latest_if_zero(const std::string& process, int version);
   // The audit (storage/audit.cpp) reads the tables as they are, not through
   // the caches; storage_internal::connection() gives it the connection.
   friend struct StoreAccess;

@@ -106,7 +106,13 @@ TEST_CASE("administrators: access.admin, else the roles that own a process") {
   CHECK(refused.error().code == ErrorCode::forbidden);
   CHECK(refused.error().message ==
         "ivanova may not deploy definitions: it takes an administrator role (deputy-director)");
-  CHECK(may_administer(plain, "nobody", kOwners, "seal the log").error().code == ErrorCode::not_found);
+  // Under os-login (the default) "nobody" is an OS account the org does not
+  // know: refused, not "unknown user".
+  auto outsider = may_administer(plain, "nobody", kOwners, "seal the log");
+  CHECK(outsider.error().code == ErrorCode::forbidden);
+  CHECK(outsider.error().message.find("the OS account \"nobody\" is nobody in this organisation's org chart") == 0);
+  const Org asserted = org_with("access:\n  identity: asserted\n");
+  CHECK(may_administer(asserted, "nobody", kOwners, "seal the log").error().code == ErrorCode::not_found);
 
   const Org named = org_with("access:\n  admin: [director]\n");
   CHECK(may_administer(named, "orlov", kOwners, "seal the log").ok());
@@ -135,7 +141,7 @@ TEST_CASE("auditors see and check everything; others see the processes they act 
 TEST_CASE("the client database: everyone unless access.clients names roles") {
   const Org open = org_with("");
   CHECK(may_edit_clients(open, "gusev", kOwners).ok());
-  CHECK(may_edit_clients(open, "nobody", kOwners).error().code == ErrorCode::not_found);
+  CHECK(may_edit_clients(open, "nobody", kOwners).error().code == ErrorCode::forbidden);
   const Org closed = org_with("access:\n  clients: [manager]\n");
   CHECK(may_edit_clients(closed, "ivanova", kOwners).ok());
   CHECK(may_edit_clients(closed, "sidorova", kOwners).ok());  // an administrator
