@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <SQLiteCpp/Database.h>
 #include <fmt/format.h>
 
 #include "tests/e2e/harness.h"
@@ -248,4 +249,43 @@ TEST_CASE("a descendant that leaves the process group with setsid is ended with 
   const bool gone = ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
   if (!gone) ::kill(static_cast<pid_t>(pid), SIGKILL);  // do not leave it behind when the check fails
   CHECK_MESSAGE(gone, "process " << pid << " outlived the step");
+}
+
+TEST_CASE("deploy refuses a step whose program is missing, naming the step and where it looked") {
+  Env env;
+  const fs::path bundle = exec_bundle(env.dir() / "bundle", "{run: [bin/missing]}");
+  for (const char* verb : {"validate", "deploy"}) {
+    Run r = env.rg({verb, bundle.string()});
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(contains(r.err, "step \"run\": exec: program `bin/missing` does not exist (relative to the bundle: " +
+                                      (bundle / "bin/missing").generic_string() + ")"),
+                  r.err);
+  }
+  for (const Json& def : env.json("ivanova", {"definitions"}).as_array()) CHECK(def.str("process") != "job");
+  Run s = env.rg({"start", "job", "--set", "client=ООО Ромашка", "--as", "ivanova"});
+  CHECK(s.code == 3);
+}
+
+TEST_CASE("the recorded program and hash are part of the deployed definition that verify checks") {
+  // given a deployed process with an exec step
+  Env env;
+  const fs::path bundle = exec_bundle(env.dir() / "bundle", "{run: [bin/tool]}");
+  write_program(bundle / "bin/tool", "#!/bin/sh\ncat >/dev/null\n");
+  REQUIRE(env.rg({"deploy", bundle.string()}).code == 0);
+  REQUIRE(env.rg({"verify"}).code == 0);
+  // when someone points the record at another program in the database itself
+  write_program(env.dir() / "evil/tool", "#!/bin/sh\ncat >/dev/null\n: > \"$0.ran\"\n");
+  {
+    SQLite::Database d(env.db(), SQLite::OPEN_READWRITE);
+    SQLite::Statement q(d, "UPDATE definitions SET sources_json = replace(sources_json, ?1, ?2) WHERE process = 'job'");
+    q.bind(1, fs::canonical(bundle / "bin/tool").string());
+    q.bind(2, (env.dir() / "evil/tool").string());
+    REQUIRE(q.exec() == 1);
+  }
+  // then verify reports the definition changed, and the step does not run the other program
+  Run v = env.rg({"verify"});
+  CHECK(v.code == 6);
+  CHECK_MESSAGE(contains(v.out + v.err, "process \"job\" version 1 was changed after it was deployed"), v.out << v.err);
+  env.rg({"start", "job", "--set", "client=ООО Ромашка", "--as", "ivanova"});
+  CHECK_FALSE(fs::exists(env.dir() / "evil/tool.ran"));
 }
