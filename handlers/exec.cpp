@@ -351,6 +351,9 @@ void end_strays() {
 #ifdef __linux__
   const pid_t self = ::getpid();
   for (int round = 0; round < 10'000; ++round) {
+    // No child at all (the usual case): nothing to look for in /proc.
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD) return;
     std::vector<pid_t> strays;
     std::error_code ec;
     for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
