@@ -22,6 +22,8 @@ struct HandlerCall {
   std::string step;
   std::string job;              // stable across retries: use as idempotency key
   const Json* with = nullptr;   // the step's `with:` parameters as written
+  const Json* pinned = nullptr; // what pin() recorded when the process was deployed; null or
+                                // pointing to null when nothing was
   const JsonObject* variables = nullptr;
   std::string at;               // the moment of the run, ISO-8601
   int attempt = 1;              // 1 for the first run, 2 for the first retry, ...
@@ -54,6 +56,12 @@ class TaskHandler {
   virtual std::vector<std::string> check(const Json& /*with*/) const { return {}; }
   // Variables a step with these parameters sets.
   virtual std::vector<std::string> outputs(const Json& /*with*/) const { return {}; }
+  // What to record with the deployed definition (HandlerCatalog::pin in
+  // engine/loader.h); it comes back as HandlerCall::pinned on every run.
+  virtual Json pin(const Json& /*with*/, const std::string& /*bundle_dir*/,
+                   std::vector<std::string>& /*problems*/) const {
+    return Json();
+  }
 };
 
 // The set of handlers the runtime may call, by the name used in `do:`.

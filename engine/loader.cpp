@@ -1652,10 +1652,61 @@ void check_calls(const Loaded& l, Reporter& out) {
   }
 }
 
-// Validates a draft and packs it with the sources it was compiled from.
+// The directory a process's relative paths (exec's `run:`) resolve against:
+// the bundle's root as the user gave it; when there is none (the current
+// directory, or several directories given at once, whose files are keyed by
+// their own directory), the process file's own directory.
+std::string bundle_dir(const SourceSet& sources, const std::string& process_path) {
+  if (!sources.root.empty()) return sources.root;
+  size_t slash = process_path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : process_path.substr(0, slash);
+}
+
+// At deploy (and validate): asks each handler step's handler what it must
+// record about the world (HandlerCatalog::pin) and returns {STEP_ID: PINNED}
+// for the steps that answered. The answers are set on the steps too.
+JsonObject pin_steps(ProcessDraft& d, const SourceSet& sources, const HandlerCatalog& handlers,
+                     std::vector<Error>& problems) {
+  JsonObject pinned;
+  const std::string dir = bundle_dir(sources, d.path);
+  for (size_t i = 0; i < d.process.steps.size(); ++i) {
+    Step& step = d.process.steps[i];
+    if (step.handler.empty() || !handlers.has(step.handler)) continue;
+    std::vector<std::string> found;
+    Json pin = handlers.pin(step.handler, step.with, dir, found);
+    const StepDraft& sd = d.steps[i];
+    Location at = sd.with_where.line > 0 ? sd.with_where : sd.handler.where;
+    for (auto& m : found) problems.push_back(make_error(ErrorCode::invalid, "step " + quote(step.id) + ": " + m, at));
+    if (!pin.is_null()) {
+      step.pinned = pin;
+      pinned.emplace(step.id, std::move(pin));
+    }
+  }
+  return pinned;
+}
+
+// On reload: gives each step back what was pinned for it at deploy.
+Status restore_pins(Process& p, const SourceSet& sources) {
+  auto it = sources.files.find(kPinnedFile);
+  if (it == sources.files.end()) return {};
+  Result<Json> pinned = parse_json(it->second);
+  if (!pinned || !pinned->is_object())
+    return make_error(ErrorCode::integrity, std::string("the stored ") + kPinnedFile + " of process " +
+                                                quote(p.key) + " is not a JSON object");
+  for (Step& step : p.steps) {
+    auto found = pinned->as_object().find(step.id);
+    if (found != pinned->as_object().end()) step.pinned = found->second;
+  }
+  return {};
+}
+
+// Validates a draft and packs it with the sources it was compiled from. When
+// `deploying`, handlers pin what their steps depend on (pin_steps) and that
+// goes into the sources as kPinnedFile; otherwise (a stored version
+// reloaded) the pins come from that file, and nothing is looked at anew.
 LoadedProcess finish(ProcessDraft& d, const SourceSet& sources, const Loaded& l, const Org* org,
                      const HandlerCatalog* handlers, const WorkingCalendar* calendar,
-                     std::vector<Error>& problems) {
+                     std::vector<Error>& problems, bool deploying) {
   loader_detail::ValidateContext ctx;
   ctx.check_text = l.check_text;
   ctx.calendar = calendar;
@@ -1671,6 +1722,14 @@ LoadedProcess finish(ProcessDraft& d, const SourceSet& sources, const Loaded& l,
   for (const auto& path : used) {
     auto it = sources.files.find(path);
     if (it != sources.files.end()) lp.sources.files.emplace(path, it->second);
+  }
+  if (deploying && handlers != nullptr) {
+    JsonObject pinned = pin_steps(d, sources, *handlers, problems);
+    if (!pinned.empty()) lp.sources.files[kPinnedFile] = Json(std::move(pinned)).dump();
+  } else if (!deploying) {
+    auto it = sources.files.find(kPinnedFile);
+    if (it != sources.files.end()) lp.sources.files.emplace(it->first, it->second);
+    if (Status s = restore_pins(d.process, sources); !s.ok()) problems.push_back(s.error());
   }
   lp.hash = hash_sources(lp.sources);
   lp.process = std::make_shared<const Process>(std::move(d.process));
@@ -1711,7 +1770,8 @@ LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers)
   }
   std::vector<LoadedProcess> processes;
   for (auto& d : l.drafts) {
-    processes.push_back(finish(d, sources, l, org, handlers, &report.bundle.calendar, report.problems));
+    processes.push_back(
+        finish(d, sources, l, org, handlers, &report.bundle.calendar, report.problems, /*deploying=*/true));
   }
   if (!l.indicators_path.empty()) {
     // Checked against every process of the bundle, and the org.
@@ -1746,7 +1806,7 @@ Result<LoadedProcess> load_process(const SourceSet& sources, const Org& org,
     return make_error(ErrorCode::invalid, "the sources hold " + std::to_string(l.drafts.size()) +
                                               " processes; expected exactly one");
   }
-  LoadedProcess lp = finish(l.drafts.front(), sources, l, &org, handlers, nullptr, problems);
+  LoadedProcess lp = finish(l.drafts.front(), sources, l, &org, handlers, nullptr, problems, /*deploying=*/false);
   if (!problems.empty()) return first_problem(std::move(problems));
   return lp;
 }

@@ -51,7 +51,26 @@ class HandlerCatalog {
   // The variables a step with this handler and parameters sets (for the
   // "never set" check of conditions downstream).
   virtual std::vector<std::string> outputs(std::string_view name, const Json& with) const = 0;
+  // What a step with this handler and parameters must record about the
+  // world when it is deployed, so that it runs later on exactly that
+  // (`exec`: the program's resolved path and SHA-256); null when nothing.
+  // Called by load_bundle (validate and deploy) only, never when a stored
+  // version is reloaded: the answer is kept in the process's sources
+  // (kPinnedFile) and so covered by its hash. `bundle_dir` is the directory
+  // relative paths of the bundle are resolved against, as the user gave it
+  // ("processes", or "." for the current directory). Problems are appended,
+  // one sentence each. The handler may read files: the engine does not.
+  virtual Json pin(std::string_view /*name*/, const Json& /*with*/, const std::string& /*bundle_dir*/,
+                   std::vector<std::string>& /*problems*/) const {
+    return Json();
+  }
 };
+
+// The key, in a deployed process's sources, of the JSON object
+// {STEP_ID: PINNED} that load_bundle built from HandlerCatalog::pin. Hidden,
+// so read_sources never reads such a file from a bundle; not YAML, so it is
+// never parsed as a definition.
+inline constexpr const char* kPinnedFile = ".pinned.json";
 
 // One process as it is deployed: the compiled model and the exact texts it
 // was compiled from (its own file, the forms and instructions it uses), whose

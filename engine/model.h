@@ -149,6 +149,7 @@ struct Step {
   std::optional<Form> form;       // copied from forms/
   std::string handler;            // `do:` (or on_enter's); empty for a user step
   Json with = Json::object();     // `with:` parameters, as written
+  Json pinned;                    // what the handler recorded at deploy (HandlerCatalog::pin), or null
   bool on_enter = false;          // `on_enter: {do, with}`: a user step whose handler runs
                                   // first, its outputs set before the task is created
   std::optional<Call> call;       // `call:`: a step that starts another process

@@ -421,6 +421,7 @@ Result<Command> Runtime::service_command(const InstanceState& state, const Job& 
     call.step = step->id;
     call.job = job.id;
     call.with = &step->with;
+    call.pinned = &step->pinned;
     call.variables = &state.variables;
     call.at = at;
     call.attempt = job.attempts + 1;

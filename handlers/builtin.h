@@ -15,9 +15,10 @@ std::unique_ptr<TaskHandler> make_notify_handler();
 // variables as they were when the step started and sets the results.
 std::unique_ptr<TaskHandler> make_set_handler();
 
-// `exec`: with {run: [PROGRAM, ARG...], timeout: 30s, env: {NAME: TEXT}, outputs: [NAMES]}.
-// Runs the program without a shell, gives it the call and the variables as JSON on stdin, and
-// reads output variables, `messages` and `records` from the JSON object it prints on stdout.
+// `exec`: with {run: [PROGRAM, ARG...], timeout: 30s, env: {NAME: TEXT} or [NAME...], outputs: [NAMES]}.
+// Runs the program pinned at deploy (path and SHA-256, refused when changed) without a shell, in a
+// rebuilt environment, gives it the call and the variables as JSON on stdin, and reads the declared
+// outputs, `messages` and `records` from the JSON object it prints on stdout (docs/handlers.md).
 std::unique_ptr<TaskHandler> make_exec_handler();
 
 }  // namespace reglament

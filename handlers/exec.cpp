@@ -5,24 +5,43 @@
 //     run: [bin/reserve-stock, --warehouse, main]   # argv, literal: no shell
 //     timeout: 2m                                  # default 30s; s, m, h, ms…
 //     env: {STOCK_URL: "http://stock.local"}       # extra environment, literal
-//     outputs: [reserved, reservation_id]          # what stdout may set (optional)
+//     env: [STOCK_TOKEN]                           # or: names passed through
+//     outputs: [reserved, reservation_id]          # the variables it may set
 //
 // The program gets one JSON object on stdin: instance, process, step, job,
 // idempotency_key (= job, the same on every retry), attempt, at, with and
 // variables; stdin is then closed. It answers with one JSON object on stdout:
-// its members become output variables, except `messages` ([{to, text}], to
-// the outbox) and `records` (client database changes, engine/crm.h). Empty
-// stdout sets nothing. A non-zero exit is a failure, with the first line of
-// stderr as its reason.
+// its members are the step's declared `outputs:` (any other name fails the
+// step), besides `messages` ([{to, text}], to the outbox) and `records`
+// (client database changes, engine/crm.h). Empty stdout sets nothing. A
+// non-zero exit is a failure, with the first line of stderr as its reason.
 //
 // Why it is written this way:
-// - posix_spawnp, not fork: safe in a multi-threaded process, and glibc
+// - The program is pinned when the process is deployed (pin()): `run:`'s
+//   program is resolved against the bundle's directory (a bare name against
+//   kSafePath), never against the caller's working directory or PATH, and
+//   its canonical path and SHA-256 are recorded in the deployed definition,
+//   so `verify` and seals cover them, with the bundle's directory, where the
+//   program runs. Every run hashes the file again and refuses a changed one,
+//   and execs the recorded path with posix_spawn (no search). What is left: a program swapped between the hash and the exec,
+//   and whatever the program itself loads (a script's interpreter, its
+//   libraries) — those are the host's to protect.
+// - The environment is rebuilt, not inherited: PATH = kSafePath, LANG and TZ,
+//   the names the step lists, its literal values. The caller's environment
+//   holds its secrets and its PATH; neither is the program's business.
+// - posix_spawn, not fork: safe in a multi-threaded process, and glibc
 //   reports a missing or non-executable program as the call's result.
 // - The child gets its own process group; a timeout or a flood of output
 //   kills the whole group with SIGKILL, and so does a normal exit (no stray
 //   background processes outlive the step). The leader is killed and
 //   reaped only after its exit was seen without reaping it (waitid WNOWAIT),
 //   so its pid, which is the group id, cannot have been reused.
+// - A descendant can leave the group (setsid). On Linux this process is a
+//   child subreaper (PR_SET_CHILD_SUBREAPER), so such orphans become its
+//   children instead of init's; after the step every child that is not a
+//   running step's program is killed and reaped (end_strays). That assumes
+//   what is true of the CLI and the worker: the process running exec steps
+//   has no children of its own besides them, and runs one step at a time.
 // - stdin, stdout and stderr are served by one poll loop with non-blocking
 //   ends, so a program that writes before it has read all of stdin, or fills
 //   stderr, cannot deadlock us. SIGPIPE is blocked in this thread while we
@@ -35,8 +54,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -45,19 +68,24 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <optional>
+#include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "engine/sha256.h"
 #include "engine/time.h"
 #include "engine/utf8.h"
 #include "handlers/builtin.h"
-
-extern char** environ;
 
 namespace reglament {
 
@@ -68,6 +96,10 @@ constexpr size_t kStderrKept = 1024;            // the head: the reason is its f
 constexpr size_t kReasonMax = 300;              // bytes of that line in the error
 constexpr std::string_view kDefaultTimeout = "30s";
 constexpr std::string_view kKeys[] = {"run", "timeout", "env", "outputs"};
+// The PATH programs get, and where a bare program name in `run:` is looked
+// up at deploy: system directories only, never the caller's PATH.
+constexpr std::string_view kSafePath = "/usr/local/bin:/usr/bin:/bin";
+constexpr std::string_view kDefaultLang = "C.UTF-8";
 
 // ---------------------------------------------------------------- parameters
 
@@ -75,8 +107,23 @@ struct Spec {
   std::vector<std::string> argv;
   int64_t timeout_ms = 30'000;
   std::string timeout_text{kDefaultTimeout};
-  std::vector<std::pair<std::string, std::string>> env;
+  std::vector<std::pair<std::string, std::string>> env;  // `env: {NAME: TEXT}`: literal values
+  std::vector<std::string> pass;                         // `env: [NAME]`: taken from our environment
 };
+
+// A portable environment variable name: a letter or '_', then letters,
+// digits and '_'.
+bool plain_name(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// Names whose value, taken from whoever runs reglament, would change which
+// code the program runs: the program search path and the dynamic loader's
+// variables. A step may set them literally, never pass them through.
+bool steers_code(const std::string& name) { return name == "PATH" || name.rfind("LD_", 0) == 0; }
 
 // "500ms", or anything parse_duration reads ("30s", "2m", "PT1M").
 std::optional<int64_t> parse_timeout_ms(std::string_view text) {
@@ -140,8 +187,25 @@ std::optional<Spec> read_spec(const Json& with, std::vector<std::string>& proble
 
   const Json& env = with.get("env");
   if (!env.is_null()) {
-    if (!env.is_object()) {
-      problems.push_back("exec: `env:` must be a mapping of environment variable names to text");
+    if (env.is_array()) {
+      const JsonArray& names = env.as_array();
+      for (size_t i = 0; i < names.size(); ++i) {
+        if (!names[i].is_string() || !plain_name(names[i].as_string()))
+          problems.push_back(fmt::format("exec: item {} of `env:` must be an environment variable name "
+                                         "(letters, digits and _)",
+                                         i + 1));
+        else if (steers_code(names[i].as_string()))
+          problems.push_back(fmt::format("exec: `env:` cannot pass `{}` through from the caller: it would let "
+                                         "whoever runs the step choose what code runs; set it as a literal value "
+                                         "(env: {{{}: ...}}) instead",
+                                         names[i].as_string(), names[i].as_string()));
+        else
+          spec.pass.push_back(names[i].as_string());
+      }
+    } else if (!env.is_object()) {
+      problems.push_back(
+          "exec: `env:` must be a mapping of environment variable names to text, or a list of names to pass "
+          "through");
     } else {
       for (const auto& [name, value] : env.as_object()) {
         if (name.empty() || name.find('=') != std::string::npos || has_nul(name))
@@ -250,10 +314,72 @@ class SigpipeBlock {
   bool was_pending_ = false;
 };
 
+// ------------------------------------------------- descendants outside the group
+
+// The programs of the steps running now, which end_strays must leave alone.
+std::mutex g_leaders_mutex;
+std::set<pid_t> g_leaders;
+
+// Makes this process the reaper of its orphaned descendants (Linux), once.
+void become_subreaper() {
+#ifdef __linux__
+  static std::once_flag once;
+  std::call_once(once, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); });
+#endif
+}
+
+// The parent pid in /proc/PID/stat, or -1. The command name (field 2) may
+// hold spaces and parentheses: the fields after it follow the last ')'.
+pid_t parent_of(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 1));
+  std::string state;
+  long ppid = -1;
+  rest >> state >> ppid;
+  return rest ? static_cast<pid_t>(ppid) : -1;
+}
+
+// Kills and reaps every child of this process that is not a running step's
+// program: after a step has ended, those are its descendants that left the
+// process group and were reparented here (become_subreaper). Killing one
+// reparents its own children here, so this repeats until none is left. A
+// child's pid cannot be reused before it is reaped, so no stranger is hit.
+void end_strays() {
+#ifdef __linux__
+  const pid_t self = ::getpid();
+  for (int round = 0; round < 10'000; ++round) {
+    // No child at all (the usual case): nothing to look for in /proc.
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD) return;
+    std::vector<pid_t> strays;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        continue;
+      if (parent_of(name) != self) continue;
+      const pid_t pid = static_cast<pid_t>(std::stol(name));
+      std::lock_guard<std::mutex> lock(g_leaders_mutex);
+      if (!g_leaders.count(pid)) strays.push_back(pid);
+    }
+    if (strays.empty()) return;
+    for (pid_t pid : strays) ::kill(pid, SIGKILL);
+    for (pid_t pid : strays) {
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+#endif
+}
+
 // The spawned child: kills its process group and reaps it unless that was
-// done already, whatever path leaves run_program.
+// done already, whatever path leaves run_program; then ends the strays.
 class Child {
  public:
+  // REQUIRES: pid is in g_leaders (put there under the lock, with the spawn).
   explicit Child(pid_t pid) : pid_(pid) {}
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
@@ -281,6 +407,11 @@ class Child {
     while ((got = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
     }
     reaped_ = true;
+    {
+      std::lock_guard<std::mutex> lock(g_leaders_mutex);
+      g_leaders.erase(pid_);
+    }
+    end_strays();
     if (got != pid_) return std::nullopt;
     return status;
   }
@@ -300,19 +431,34 @@ struct Run {
   std::string err;       // the first kStderrKept bytes
 };
 
+// The program's whole environment (the header says why it is not ours):
+// PATH, LANG and TZ, then the names the step passes through (when set
+// here), then its literal values, each replacing an earlier one of its name.
 std::vector<std::string> child_environment(const Spec& spec) {
+  std::vector<std::pair<std::string, std::string>> vars;
+  auto put = [&](const std::string& name, std::string value) {
+    auto it = std::find_if(vars.begin(), vars.end(), [&](const auto& kv) { return kv.first == name; });
+    if (it != vars.end())
+      it->second = std::move(value);
+    else
+      vars.emplace_back(name, std::move(value));
+  };
+  put("PATH", std::string(kSafePath));
+  const char* lang = std::getenv("LANG");
+  put("LANG", lang != nullptr && *lang != '\0' ? lang : std::string(kDefaultLang));
+  if (const char* tz = std::getenv("TZ"); tz != nullptr) put("TZ", tz);
+  for (const auto& name : spec.pass)
+    if (const char* value = std::getenv(name.c_str()); value != nullptr) put(name, value);
+  for (const auto& [name, value] : spec.env) put(name, value);
   std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    std::string_view name = entry.substr(0, entry.find('='));
-    bool replaced = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& kv) { return kv.first == name; });
-    if (!replaced) env.emplace_back(entry);
-  }
-  for (const auto& [name, value] : spec.env) env.push_back(name + "=" + value);
+  for (auto& [name, value] : vars) env.push_back(name + "=" + value);
   return env;
 }
 
-Run run_program(const Spec& spec, const std::string& input) {
+// Runs `program` (a path: nothing is searched) with spec's arguments, in
+// `directory` unless it is empty.
+Run run_program(const Spec& spec, const std::string& program, const std::string& directory,
+                const std::string& input) {
   using Clock = std::chrono::steady_clock;
   Run r;
   Fd in_read, in_write, out_read, out_write, err_read, err_write;
@@ -326,6 +472,7 @@ Run run_program(const Spec& spec, const std::string& input) {
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = spec.argv;
+  args[0] = program;
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -343,6 +490,7 @@ Run run_program(const Spec& spec, const std::string& input) {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
   posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 #endif
+  if (!directory.empty()) posix_spawn_file_actions_addchdir_np(&actions, directory.c_str());
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   sigset_t none;
@@ -355,8 +503,15 @@ Run run_program(const Spec& spec, const std::string& input) {
     sigaddset(&defaults, sig);
   posix_spawnattr_setsigdefault(&attr, &defaults);
 
+  become_subreaper();
   pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), envp.data());
+  int rc;
+  {
+    // Registered before any end_strays can see it as a child.
+    std::lock_guard<std::mutex> lock(g_leaders_mutex);
+    rc = posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+    if (rc == 0) g_leaders.insert(pid);
+  }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   in_read.reset();
@@ -501,11 +656,8 @@ std::string_view kind_name(const Json& j) {
 }
 
 std::string spawn_failure(const std::string& program, int error) {
-  bool searched = program.find('/') == std::string::npos;
   switch (error) {
-    case ENOENT:
-      return searched ? fmt::format("exec: program `{}` was not found in PATH", program)
-                      : fmt::format("exec: program `{}` does not exist", program);
+    case ENOENT: return fmt::format("exec: program `{}` does not exist", program);
     case EACCES:
     case EPERM: return fmt::format("exec: `{}` is not executable (permission denied)", program);
     case ENOEXEC: return fmt::format("exec: `{}` is not a program this system can run", program);
@@ -513,8 +665,16 @@ std::string spawn_failure(const std::string& program, int error) {
   }
 }
 
-// Reads the program's answer into r, or says what is wrong with it.
-std::optional<std::string> read_answer(const std::string& program, const std::string& out, HandlerResult& r) {
+// What a variable's value is, for the type check of outputs: numbers are
+// one kind whether integer or not.
+Json::Kind kind_of(const Json& j) { return j.kind() == Json::Kind::real ? Json::Kind::integer : j.kind(); }
+
+// Reads the program's answer into r, or says what is wrong with it. Only the
+// `declared` outputs may be set, and one that the instance already holds
+// keeps its kind (a flag stays true or false, a number a number).
+std::optional<std::string> read_answer(const std::string& program, const std::string& out,
+                                       const std::vector<std::string>& declared, const JsonObject* variables,
+                                       HandlerResult& r) {
   if (trim(out).empty()) return std::nullopt;
   auto answer = parse_json(out);
   if (!answer.ok())
@@ -542,13 +702,159 @@ std::optional<std::string> read_answer(const std::string& program, const std::st
           return fmt::format("exec: `{}` printed record {} that is not an object with an `op`", program, i + 1);
         r.records.push_back(items[i]);
       }
-    } else if (name.empty()) {
-      return fmt::format("exec: `{}` printed an output variable with an empty name", program);
+    } else if (std::find(declared.begin(), declared.end(), name) == declared.end()) {
+      const std::string shown = clean_text(name, 60);
+      if (declared.empty())
+        return fmt::format("exec: `{}` printed `{}`, but the step declares no `outputs:`; a program sets only the "
+                           "variables its step lists there",
+                           program, shown);
+      return fmt::format("exec: `{}` printed `{}`, which is not one of the step's `outputs:`", program, shown);
     } else {
+      const Json* held = nullptr;
+      if (variables != nullptr) {
+        auto it = variables->find(name);
+        if (it != variables->end() && !it->second.is_null()) held = &it->second;
+      }
+      if (held != nullptr && kind_of(*held) != kind_of(value))
+        return fmt::format("exec: `{}` printed `{}` as {}, but the variable holds {}", program, name,
+                           kind_name(value), kind_name(*held));
       r.outputs[name] = std::move(value);
     }
   }
   return std::nullopt;
+}
+
+// ------------------------------------------------------------------ pinning
+
+// The SHA-256 of a file's bytes, or the errno of why it cannot be read.
+struct FileHash {
+  std::string hex;
+  int error = 0;
+};
+
+FileHash hash_file(const std::string& path) {
+  FileHash h;
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.open()) {
+    h.error = errno;
+    return h;
+  }
+  std::string bytes;
+  char buf[65536];
+  for (;;) {
+    ssize_t k = ::read(fd.get(), buf, sizeof buf);
+    if (k < 0 && errno == EINTR) continue;
+    if (k < 0) {
+      h.error = errno;
+      return h;
+    }
+    if (k == 0) break;
+    bytes.append(buf, static_cast<size_t>(k));
+  }
+  h.hex = sha256_hex(bytes);
+  return h;
+}
+
+// A bare program name looked up in kSafePath: the first executable regular
+// file of that name, or "".
+std::string find_in_safe_path(const std::string& name) {
+  std::string_view dirs = kSafePath;
+  while (!dirs.empty()) {
+    size_t colon = dirs.find(':');
+    std::string candidate = std::string(dirs.substr(0, colon)) + "/" + name;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string_view::npos) break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return {};
+}
+
+// At deploy: {"program": CANONICAL PATH, "sha256": HEX} for the program
+// `run:` names, or null with a problem appended.
+Json pin_program(const std::string& written, const std::string& bundle_dir, std::vector<std::string>& problems) {
+  namespace fs = std::filesystem;
+  fs::path candidate;
+  if (written.find('/') == std::string::npos) {
+    candidate = find_in_safe_path(written);
+    if (candidate.empty()) {
+      problems.push_back(fmt::format(
+          "exec: program `{}` was not found in {}; a name without a slash is looked up there, never in the caller's "
+          "PATH (write a path relative to the bundle, like bin/{}, for the bundle's own programs)",
+          written, kSafePath, written));
+      return Json();
+    }
+  } else if (written.front() == '/') {
+    candidate = written;
+  } else {
+    candidate = fs::path(bundle_dir) / written;
+  }
+  std::error_code ec;
+  fs::path real = fs::canonical(candidate, ec);
+  if (ec) {
+    problems.push_back(written.front() == '/' || written.find('/') == std::string::npos
+                           ? fmt::format("exec: program `{}` does not exist", written)
+                           : fmt::format("exec: program `{}` does not exist (relative to the bundle: {})", written,
+                                         candidate.generic_string()));
+    return Json();
+  }
+  if (!fs::is_regular_file(real, ec)) {
+    problems.push_back(fmt::format("exec: program `{}` is not a regular file", written));
+    return Json();
+  }
+  if (::access(real.c_str(), X_OK) != 0) {
+    problems.push_back(fmt::format("exec: program `{}` is not executable", written));
+    return Json();
+  }
+  FileHash h = hash_file(real.string());
+  if (h.error != 0) {
+    problems.push_back(fmt::format("exec: program `{}` cannot be read: {}", written, std::strerror(h.error)));
+    return Json();
+  }
+  Json pin = Json::object();
+  pin["program"] = Json(real.string());
+  pin["sha256"] = Json(h.hex);
+  // The program's working directory: the bundle's, not the caller's.
+  if (fs::path dir = fs::canonical(bundle_dir, ec); !ec) pin["directory"] = Json(dir.string());
+  return pin;
+}
+
+// At run time: the pinned program's path when the file still has the
+// recorded hash; otherwise why it must not run.
+struct Verified {
+  std::string program;
+  std::string directory;  // where it runs; empty: ours (a record made without one)
+  std::optional<std::string> refusal;
+};
+
+Verified verify_program(const HandlerCall& call) {
+  Verified v;
+  const Json* pinned = call.pinned;
+  if (pinned == nullptr || !pinned->get("program").is_string() || !pinned->get("sha256").is_string()) {
+    v.refusal = fmt::format("exec: no program was recorded for step {} when process {} was deployed; redeploy the "
+                            "process (reglament deploy) so that its program is resolved and hashed",
+                            quote_for_message(call.step), quote_for_message(call.process));
+    return v;
+  }
+  v.program = pinned->get("program").as_string();
+  FileHash h = hash_file(v.program);
+  if (h.error != 0)
+    v.refusal = fmt::format("exec: program `{}`, recorded when the process was deployed, cannot be read ({}); "
+                            "restore it, or redeploy the process",
+                            v.program, std::strerror(h.error));
+  else if (h.hex != pinned->get("sha256").as_string())
+    v.refusal = fmt::format("exec: program `{}` changed since the process was deployed (its SHA-256 is not the "
+                            "recorded one), so it is not run; redeploy the process to accept the new program",
+                            v.program);
+  else if (pinned->get("directory").is_string()) {
+    v.directory = pinned->get("directory").as_string();
+    std::error_code ec;
+    if (!std::filesystem::is_directory(v.directory, ec))
+      v.refusal = fmt::format("exec: the bundle's directory `{}`, where `{}` runs, no longer exists; restore it, "
+                              "or redeploy the process",
+                              v.directory, v.program);
+  }
+  return v;
 }
 
 class ExecHandler : public TaskHandler {
@@ -580,6 +886,14 @@ class ExecHandler : public TaskHandler {
 
   std::vector<std::string> outputs(const Json& with) const override { return declared_outputs(with, nullptr); }
 
+  Json pin(const Json& with, const std::string& bundle_dir, std::vector<std::string>& problems) const override {
+    if (!with.is_object()) return Json();
+    std::vector<std::string> reported;  // by check() already
+    auto spec = read_spec(with, reported);
+    if (!spec) return Json();
+    return pin_program(spec->argv[0], bundle_dir, problems);
+  }
+
  private:
   static HandlerResult run_checked(const HandlerCall& call) {
     static const Json kNoWith;
@@ -587,7 +901,9 @@ class ExecHandler : public TaskHandler {
     std::vector<std::string> problems;
     auto spec = read_spec(with, problems);
     if (!spec) return HandlerResult::failure(problems.front());
-    const std::string& program = spec->argv[0];
+    Verified verified = verify_program(call);
+    if (verified.refusal) return HandlerResult::failure(std::move(*verified.refusal));
+    const std::string& program = verified.program;
 
     Json input = Json::object();
     input["instance"] = Json(call.instance);
@@ -600,7 +916,7 @@ class ExecHandler : public TaskHandler {
     input["with"] = with;
     input["variables"] = call.variables != nullptr ? Json(*call.variables) : Json::object();
 
-    Run run = run_program(*spec, input.dump() + "\n");
+    Run run = run_program(*spec, program, verified.directory, input.dump() + "\n");
     if (!run.spawned) return HandlerResult::failure(spawn_failure(program, run.spawn_error));
     if (run.timed_out)
       return HandlerResult::failure(
@@ -621,7 +937,8 @@ class ExecHandler : public TaskHandler {
       return HandlerResult::failure(fmt::format("exec: `{}` exited with status {}: {}", program,
                                                 WEXITSTATUS(status), reason(run.err)));
     HandlerResult r;
-    if (auto problem = read_answer(program, run.out, r)) return HandlerResult::failure(std::move(*problem));
+    if (auto problem = read_answer(program, run.out, declared_outputs(with, nullptr), call.variables, r))
+      return HandlerResult::failure(std::move(*problem));
     return r;
   }
 };

@@ -32,6 +32,12 @@ std::vector<std::string> Registry::outputs(std::string_view name, const Json& wi
   return h ? h->outputs(with) : std::vector<std::string>{};
 }
 
+Json Registry::pin(std::string_view name, const Json& with, const std::string& bundle_dir,
+                   std::vector<std::string>& problems) const {
+  const TaskHandler* h = find(name);
+  return h ? h->pin(with, bundle_dir, problems) : Json();
+}
+
 std::unique_ptr<Registry> builtin_handlers() {
   auto r = std::make_unique<Registry>();
   // One line per handler.

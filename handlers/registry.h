@@ -24,6 +24,8 @@ class Registry : public Handlers {
   std::vector<std::string> names() const override;
   std::vector<std::string> check(std::string_view name, const Json& with) const override;
   std::vector<std::string> outputs(std::string_view name, const Json& with) const override;
+  Json pin(std::string_view name, const Json& with, const std::string& bundle_dir,
+           std::vector<std::string>& problems) const override;
 
  private:
   std::map<std::string, std::unique_ptr<TaskHandler>, std::less<>> handlers_;

@@ -188,7 +188,7 @@ steps:
     title: Вызвать внешнюю программу
     actor: manager
     do: exec
-    with: {{run: {}, timeout: 1s, env: {{COUNTER: "{}", FAIL_TIMES: "2"}}}}
+    with: {{run: {}, timeout: 1s, env: {{COUNTER: "{}", FAIL_TIMES: "2"}}, outputs: [runs]}}
     retry: {}
     next: check
   - id: check

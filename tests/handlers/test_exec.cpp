@@ -66,10 +66,14 @@ Json list(std::initializer_list<std::string> items) {
   return a;
 }
 
-// Runs the handler with `with` and these variables, the way the runtime does.
+// Runs the handler with `with` and these variables, the way the runtime does:
+// its program pinned as deploy pins it, with this folder as the bundle.
 HandlerResult run(const Json& with, const JsonObject& variables = {}, int attempt = 1) {
   auto handler = reglament::make_exec_handler();
+  std::vector<std::string> problems;
+  const Json pinned = handler->pin(with, kPrograms.string(), problems);
   HandlerCall call;
+  call.pinned = &pinned;
   call.instance = "zakaz-17";
   call.process = "orders";
   call.step = "3.1.4";
@@ -91,6 +95,14 @@ Json with_run(Json run) {
   return with;
 }
 
+Json with_run(Json run, std::initializer_list<std::string> outputs) {
+  Json with = with_run(std::move(run));
+  Json names = Json::array();
+  for (const auto& s : outputs) names.push_back(Json(s));
+  with["outputs"] = std::move(names);
+  return with;
+}
+
 std::vector<std::string> check(const Json& with) { return reglament::make_exec_handler()->check(with); }
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -101,7 +113,8 @@ TEST_CASE("exec: the program's JSON object becomes output variables and outbox m
   // given a program that prints variables, a message and a record
   Json with = with_run(list({program("print.sh"),
                              R"({"total": 42, "status": "собран", "messages": [{"to": "sales", "text": "Заказ собран"}],
-                                 "records": [{"op": "contact.add", "client": 7, "kind": "call"}]})"}));
+                                 "records": [{"op": "contact.add", "client": 7, "kind": "call"}]})"}),
+                   {"total", "status"});
   // when it runs
   HandlerResult r = run(with);
   // then
@@ -117,7 +130,7 @@ TEST_CASE("exec: the program's JSON object becomes output variables and outbox m
   CHECK(r.records[0].integer("client") == 7);
 }
 
-TEST_CASE("exec: a program found in PATH that prints nothing sets nothing") {
+TEST_CASE("exec: a bare program name found in the system directories that prints nothing sets nothing") {
   HandlerResult r = run(with_run(Json("true")));
   REQUIRE_MESSAGE(r.ok, r.error);
   CHECK(r.outputs.empty());
@@ -130,7 +143,7 @@ TEST_CASE("exec: stdin carries the call, the parameters and the variables") {
   vars["client"] = Json("ООО «Ромашка»");
   vars["amount"] = Json(125000);
   vars["vip"] = Json(true);
-  Json with = with_run(list({program("echo_stdin.sh")}));
+  Json with = with_run(list({program("echo_stdin.sh")}), {"input"});
   with["timeout"] = Json("5s");
   // when it runs as the second attempt
   HandlerResult r = run(with, vars, 2);
@@ -164,7 +177,7 @@ TEST_CASE("exec: values with shell syntax, quotes, newlines and Cyrillic reach t
   SUBCASE("as variables on stdin") {
     JsonObject vars;
     for (size_t i = 0; i < nasty.size(); ++i) vars["v" + std::to_string(i)] = Json(nasty[i]);
-    HandlerResult r = run(with_run(list({program("echo_stdin.sh")})), vars);
+    HandlerResult r = run(with_run(list({program("echo_stdin.sh")}), {"input"}), vars);
     REQUIRE_MESSAGE(r.ok, r.error);
     const Json& back = r.outputs["input"].get("variables");
     for (size_t i = 0; i < nasty.size(); ++i) CHECK(back.str("v" + std::to_string(i)) == nasty[i]);
@@ -173,7 +186,7 @@ TEST_CASE("exec: values with shell syntax, quotes, newlines and Cyrillic reach t
     const std::string args_file = scratch.path("args.txt");
     Json run_list = list({program("args.sh"), args_file});
     for (const auto& s : nasty) run_list.push_back(Json(s));
-    Json with = with_run(run_list);
+    Json with = with_run(run_list, {"argc"});
     HandlerResult r = run(with);
     REQUIRE_MESSAGE(r.ok, r.error);
     CHECK(r.outputs["argc"] == Json(static_cast<int>(nasty.size())));
@@ -181,7 +194,7 @@ TEST_CASE("exec: values with shell syntax, quotes, newlines and Cyrillic reach t
     for (const auto& s : nasty) expected += s + "\n";
     CHECK(read_file(args_file) == expected);
 
-    Json env_with = with_run(list({program("env.sh")}));
+    Json env_with = with_run(list({program("env.sh")}), {"greeting"});
     env_with["env"]["GREETING"] = Json("$(touch " + marker + ")");
     HandlerResult e = run(env_with);
     REQUIRE_MESSAGE(e.ok, e.error);
@@ -284,25 +297,51 @@ TEST_CASE("exec: more than 1 MiB on stdout is stopped") {
   CHECK(r.error == "exec: `" + program("flood.sh") + "` printed more than 1 MiB on stdout");
 }
 
-TEST_CASE("exec: a program that is missing or not executable fails naming it") {
-  SUBCASE("not in PATH") {
-    HandlerResult r = run(with_run(Json("reglament-no-such-program-h1")));
-    CHECK_FALSE(r.ok);
-    CHECK(r.error == "exec: program `reglament-no-such-program-h1` was not found in PATH");
+TEST_CASE("exec: a program that is missing or not executable is refused at deploy, naming it") {
+  auto pin_problems = [](const Json& with) {
+    std::vector<std::string> problems;
+    Json pinned = reglament::make_exec_handler()->pin(with, kPrograms.string(), problems);
+    CHECK(pinned.is_null());
+    return problems;
+  };
+  SUBCASE("a bare name not in the system directories") {
+    CHECK(pin_problems(with_run(Json("reglament-no-such-program-h1"))) ==
+          std::vector<std::string>{"exec: program `reglament-no-such-program-h1` was not found in "
+                                   "/usr/local/bin:/usr/bin:/bin; a name without a slash is looked up there, never in "
+                                   "the caller's PATH (write a path relative to the bundle, like "
+                                   "bin/reglament-no-such-program-h1, for the bundle's own programs)"});
   }
   SUBCASE("a relative path that does not exist") {
-    HandlerResult r = run(with_run(list({"./no/such/program", "arg"})));
-    CHECK_FALSE(r.ok);
-    CHECK(r.error == "exec: program `./no/such/program` does not exist");
+    CHECK(pin_problems(with_run(list({"./no/such/program", "arg"}))) ==
+          std::vector<std::string>{"exec: program `./no/such/program` does not exist (relative to the bundle: " +
+                                   (kPrograms / "./no/such/program").generic_string() + ")"});
   }
   SUBCASE("a file without the executable bit") {
     Scratch scratch;
     const std::string path = scratch.path("plain.sh");
     std::ofstream(path) << "#!/bin/sh\necho '{}'\n";
     ::chmod(path.c_str(), 0644);
-    HandlerResult r = run(with_run(list({path})));
+    CHECK(pin_problems(with_run(list({path}))) ==
+          std::vector<std::string>{"exec: program `" + path + "` is not executable"});
+  }
+  SUBCASE("a pinned program removed before the run") {
+    Scratch scratch;
+    const std::string path = scratch.path("gone.sh");
+    std::ofstream(path) << "#!/bin/sh\necho '{}'\n";
+    ::chmod(path.c_str(), 0755);
+    Json with = with_run(list({path}));
+    std::vector<std::string> problems;
+    const Json pinned = reglament::make_exec_handler()->pin(with, scratch.dir.string(), problems);
+    REQUIRE(problems.empty());
+    fs::remove(path);
+    HandlerCall call;
+    call.with = &with;
+    call.pinned = &pinned;
+    HandlerResult r = reglament::make_exec_handler()->run(call);
     CHECK_FALSE(r.ok);
-    CHECK(r.error == "exec: `" + path + "` is not executable (permission denied)");
+    CHECK(r.error == "exec: program `" + fs::canonical(scratch.dir).string() +
+                         "/gone.sh`, recorded when the process was deployed, cannot be read (No such file or "
+                         "directory); restore it, or redeploy the process");
   }
 }
 
@@ -311,7 +350,7 @@ TEST_CASE("exec: a program that never reads stdin does not break the handler") {
   JsonObject vars;
   vars["big"] = Json(std::string(512 * 1024, 'x'));
   // when the program closes stdin at once and answers
-  HandlerResult r = run(with_run(list({program("ignore_stdin.sh")})), vars);
+  HandlerResult r = run(with_run(list({program("ignore_stdin.sh")}), {"answered"}), vars);
   // then its answer counts, and SIGPIPE neither killed us nor stayed pending
   REQUIRE_MESSAGE(r.ok, r.error);
   CHECK(r.outputs["answered"] == Json(true));
@@ -325,7 +364,7 @@ TEST_CASE("exec: a program that never reads stdin does not break the handler") {
 
 TEST_CASE("exec: the handler does not retry; a flaky program succeeds on its third call") {
   Scratch scratch;
-  Json with = with_run(list({program("flaky.sh")}));
+  Json with = with_run(list({program("flaky.sh")}), {"runs"});
   with["env"]["COUNTER"] = Json(scratch.path("counter"));
   with["env"]["FAIL_TIMES"] = Json("2");
   HandlerResult first = run(with, {}, 1);
@@ -365,7 +404,8 @@ TEST_CASE("exec: check reports problems with `with:` one sentence each") {
   CHECK(check(parsed(R"({"run": "x", "timeout": "30"})")).size() == 1);
   CHECK(check(parsed(R"({"run": "x", "timeout": "0ms"})")).size() == 1);
   CHECK(check(parsed(R"({"run": "x", "env": "A=1"})")) ==
-        std::vector<std::string>{"exec: `env:` must be a mapping of environment variable names to text"});
+        std::vector<std::string>{"exec: `env:` must be a mapping of environment variable names to text, or a list "
+                                 "of names to pass through"});
   CHECK(check(parsed(R"({"run": "x", "env": {"A": ["1"], "B=C": "d"}})")) ==
         std::vector<std::string>{"exec: `env:` `A` must be text",
                                  "exec: `B=C` in `env:` is not a valid environment variable name"});
