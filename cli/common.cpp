@@ -366,6 +366,8 @@ Json form_json(const Form* form) {
     j["required"] = f.required;
     j["options"] = string_array(f.options);
     if (f.default_value) j["default"] = *f.default_value;
+    if (f.min) j["min"] = *f.min;
+    if (f.max) j["max"] = *f.max;
     fields.push_back(std::move(j));
   }
   return fields;
