@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "cli/csv.h"
 #include "engine/audit.h"
 #include "engine/time.h"
 
@@ -161,26 +162,6 @@ Result<OutputFormat> output_format(const Ctx& ctx, const std::string& format) {
     return make_error(ErrorCode::invalid, fmt::format("--json and --format {} contradict each other", format));
   }
   return f;
-}
-
-std::string csv_record(const std::vector<std::string>& fields) {
-  std::string out;
-  for (size_t i = 0; i < fields.size(); ++i) {
-    if (i > 0) out += ',';
-    const std::string& f = fields[i];
-    if (f.find_first_of(",\"\r\n") == std::string::npos) {
-      out += f;
-      continue;
-    }
-    out += '"';
-    for (char c : f) {
-      if (c == '"') out += '"';
-      out += c;
-    }
-    out += '"';
-  }
-  out += "\r\n";
-  return out;
 }
 
 Result<std::string> time_bound(const Ctx& ctx, std::string_view option, const std::string& text) {

@@ -45,12 +45,6 @@ Result<OutputFormat> output_format(const Ctx& ctx, const std::string& format);
 // Registers --format on a subcommand.
 void add_format_option(CLI::App* sub, std::string& format);
 
-// One CSV record as RFC 4180 has it: fields joined by commas, a field quoted
-// when it holds a comma, a double quote, CR or LF (quotes doubled inside),
-// and the record ended by CRLF.
-//   csv_record({"a", "b,c", "say \"hi\""}) == "a,\"b,c\",\"say \"\"hi\"\"\"\r\n"
-std::string csv_record(const std::vector<std::string>& fields);
-
 // A time typed for --since/--until/--from/--to/--at as an ISO-8601
 // timestamp ready to compare as an instant: a timestamp with an offset as
 // given; a date (2026-11-23, its midnight) or a date and time without an

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/csv.h"
+
 namespace reglament {
 
 void setup_report(CLI::App& app, Ctx& ctx) {
@@ -41,16 +43,6 @@ Json value_json(const Indicator& ind, const Figure& f) {
 }
 
 Json optional_int(const std::optional<int64_t>& v) { return v ? Json(*v) : Json(); }
-
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 // Table text of a number: "3", "50", "33.33"; "—" for nothing.
 std::string figure_text(const Indicator& ind, const Figure& f) {
@@ -190,7 +182,8 @@ void print_table(const IndicatorSet& set, const std::vector<IndicatorFigures>& f
 }  // namespace
 
 std::string report_csv(const IndicatorSet& set, const std::vector<IndicatorFigures>& figures) {
-  std::string out = "code,title,unit,period,from,to,group,value,count,of,pending\n";
+  std::string out = csv_record({"code", "title", "unit", "period", "from", "to", "group", "value", "count", "of",
+                                "pending"});
   for (const IndicatorFigures& f : figures) {
     const Indicator* ind = set.indicator(f.code);
     if (ind == nullptr) continue;
@@ -209,11 +202,7 @@ std::string report_csv(const IndicatorSet& set, const std::vector<IndicatorFigur
           fig.of ? std::to_string(*fig.of) : "",
           fig.pending ? std::to_string(*fig.pending) : "",
       };
-      for (size_t i = 0; i < cells.size(); ++i) {
-        if (i > 0) out += ',';
-        out += csv_cell(cells[i]);
-      }
-      out += "\n";
+      out += csv_record(cells);
     }
   }
   return out;

@@ -30,8 +30,8 @@ struct ReportOptions {
 void setup_report(CLI::App& app, Ctx& ctx);
 int run_report(Ctx& ctx, const ReportOptions& opt);
 
-// The CSV export: a header line, then one line per figure (RFC 4180 quoting,
-// "\r\n" never used: lines end in "\n").
+// The CSV export (cli/csv.h: CRLF line endings, formula-like cells
+// neutralised): a header record, then one record per figure.
 //   code,title,unit,period,from,to,group,value,count,of,pending
 std::string report_csv(const IndicatorSet& set, const std::vector<IndicatorFigures>& figures);
 

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/cmd_history.h"
+#include "cli/csv.h"
 
 namespace reglament {
 

@@ -311,7 +311,28 @@ void print_json(const Json& j) { std::cout << j.pretty() << '\n'; }
 
 void print_text(std::string_view text) { std::cout << text; }
 
-void print_line(std::string_view text) { std::cout << text << '\n'; }
+void print_line(std::string_view text) { std::cout << terminal_text(text, true) << '\n'; }
+
+std::string terminal_text(std::string_view s, bool multiline) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t start = i;
+    const int32_t cp = next_code_point(s, i);
+    if (cp < 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[start]));
+    } else if ((cp == '\n' || cp == '\t') && multiline) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x20 || cp == 0x7F) {
+      out += fmt::format("\\x{:02x}", cp);
+    } else if (cp >= 0x80 && cp <= 0x9F) {
+      out += fmt::format("\\u{:04x}", cp);
+    } else {
+      out.append(s.substr(start, i - start));
+    }
+  }
+  return out;
+}
 
 // ---- Values ---------------------------------------------------------------
 
@@ -385,6 +406,8 @@ Json form_json(const Form* form) {
     j["required"] = f.required;
     j["options"] = string_array(f.options);
     if (f.default_value) j["default"] = *f.default_value;
+    if (f.min) j["min"] = *f.min;
+    if (f.max) j["max"] = *f.max;
     fields.push_back(std::move(j));
   }
   return fields;
@@ -519,8 +542,12 @@ void TextTable::set_max_width(size_t column, int width) {
 void TextTable::add(std::vector<std::string> row) {
   row.resize(headers_.size());
   for (size_t c = 0; c < row.size(); ++c) {
-    // Cells are one line: a newline would break the alignment.
+    // Cells are one line: a newline or tab would break the alignment. Every
+    // other control character is shown escaped (terminal_text), so that no
+    // cell can drive the terminal.
     std::replace(row[c].begin(), row[c].end(), '\n', ' ');
+    std::replace(row[c].begin(), row[c].end(), '\t', ' ');
+    row[c] = terminal_text(row[c], false);
     if (max_[c] > 0) row[c] = truncate_display(row[c], max_[c]);
   }
   rows_.push_back(std::move(row));

@@ -124,11 +124,23 @@ int fail(const Error& e);
 int fail(ErrorCode code, const std::string& message);
 // The message of the last error fail() printed ("" when none).
 const std::string& last_failure();
-// Pretty-printed JSON and a newline on stdout.
+// Pretty-printed JSON and a newline on stdout, exact (JSON escapes its own
+// control characters).
 void print_json(const Json& j);
-// Writes `text` to stdout as is (UTF-8).
+// Writes `text` to stdout as is (UTF-8): for rendered tables (whose cells
+// are escaped), CSV and JSON, which are data and stay exact.
 void print_text(std::string_view text);
+// Writes one line of text for people: terminal_text(text, true), a newline.
 void print_line(std::string_view text);
+
+// `s` made safe to show on a terminal: text from people, handlers or the
+// outbox must not move the cursor, recolour, retitle the window or hide what
+// precedes it. C0 control characters, DEL and ESC become `\x1b`-style text,
+// C1 control characters (U+0080..U+009F) `\u009b`-style, and a byte that is
+// not UTF-8 `\xff`-style; tab and newline stay when `multiline`, else they
+// are escaped too. Everything else, backslashes included, is unchanged.
+//   terminal_text("a\x1b[2Jb", false) == "a\\x1b[2Jb"
+std::string terminal_text(std::string_view s, bool multiline);
 
 // ---- Values ---------------------------------------------------------------
 

@@ -616,8 +616,38 @@ Result<const Job*> open_job(const Context& ctx, const InstanceState& state, cons
   return &job;
 }
 
+// The first number in `v` (an output, or inside one) that a `number` cannot
+// hold exactly (model.h), as "name" or "name.key"/"name[i]"; "" when none.
+std::string number_out_of_range(const Json& v, const std::string& path) {
+  if (v.is_number()) return number_in_range(v) ? "" : path;
+  if (v.is_array()) {
+    size_t i = 0;
+    for (const auto& item : v.as_array()) {
+      if (auto bad = number_out_of_range(item, fmt::format("{}[{}]", path, i++)); !bad.empty()) return bad;
+    }
+  } else if (v.is_object()) {
+    for (const auto& [key, item] : v.as_object()) {
+      if (auto bad = number_out_of_range(item, path + "." + key); !bad.empty()) return bad;
+    }
+  }
+  return "";
+}
+
 Result<std::vector<Event>> decide_service(const Context& ctx, const InstanceState& state, const Command& cmd,
-                                          const RecordServiceResult& result, int64_t now) {
+                                          const RecordServiceResult& given, int64_t now) {
+  // A handler (or `set:`) that returns a number out of range has failed like
+  // any other: it is retried, then an incident, and nothing rounded is stored.
+  RecordServiceResult result = given;
+  if (result.ok) {
+    for (const auto& [name, value] : result.outputs) {
+      const std::string bad = number_out_of_range(value, name);
+      if (bad.empty()) continue;
+      result.ok = false;
+      result.error = fmt::format("output \"{}\" is a number out of range; numbers must be {}", bad,
+                                 number_range_text());
+      break;
+    }
+  }
   const Step* step = nullptr;
   auto found = open_job(ctx, state, result.job, &step);
   if (!found.ok()) return found.error();

@@ -430,10 +430,10 @@ Json to_json(const YAML::Node& n) {
   return Json(nullptr);
 }
 
-const std::vector<std::string> kFieldKeys = {"type", "title", "required", "default", "options",
-                                             "description"};
-const std::vector<std::string> kFormFieldKeys = {"name",    "type",    "title",      "required",
-                                                 "default", "options", "description"};
+const std::vector<std::string> kFieldKeys = {"type",    "title",       "required", "default",
+                                             "options", "description", "min",      "max"};
+const std::vector<std::string> kFormFieldKeys = {"name",    "type",        "title", "required", "default",
+                                                 "options", "description", "min",   "max"};
 const std::vector<std::string> kProcessKeys = {"process",   "title", "section",  "owner", "description",
                                                "variables", "steps", "priority", "start"};
 const std::vector<std::string> kStepKeys = {"id",   "title",    "actor",    "sign", "description", "instructions",
@@ -532,6 +532,39 @@ class FileParser {
     if (f.type == ValueType::choice && f.options.empty()) {
       out_.error(doc_.at(spec), thing + " is a choice and needs options");
       choice_ok = false;
+    }
+    // min/max before the default, which must lie within them.
+    for (const char* bound : {"min", "max"}) {
+      if (!r.given(bound)) continue;
+      const YAML::Node& b = r.value(bound);
+      const std::string what = std::string(bound) + " of " + thing;
+      if (f.type != ValueType::number && f.type != ValueType::date && f.type != ValueType::datetime) {
+        out_.error(doc_.at(r.key(bound)), thing + " has " + bound + " but is not a number, date or datetime");
+        continue;
+      }
+      if (!b.IsScalar() || b.Scalar().empty()) {
+        out_.error(doc_.at(b), what + " must be a single " + std::string(to_string(f.type)));
+        continue;
+      }
+      Field plain = f;  // without bounds: a bound is checked against the type only
+      plain.required = true;
+      plain.min.reset();
+      plain.max.reset();
+      auto v = parse_field_value(plain, b.Scalar());
+      if (!v.ok()) {
+        out_.error(doc_.at(b), std::string(bound) + " of " + v.error().message);
+        continue;
+      }
+      (std::string_view(bound) == "min" ? f.min : f.max) = *v;
+    }
+    if (f.min && f.max) {
+      // The bounds checked as a value: max below min is refused like a value would be.
+      Field lower = f;
+      lower.max.reset();
+      if (!check_field_value(lower, *f.max).ok()) {
+        out_.error(doc_.at(r.value("max")), "max of " + thing + " is below its min");
+        f.max.reset();
+      }
     }
     if (r.given("default")) {
       const YAML::Node& d = r.value("default");

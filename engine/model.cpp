@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/time.h"
+
 namespace reglament {
 
 namespace {
@@ -16,6 +18,9 @@ std::string quoted(std::string_view s) {
   out += '"';
   return out;
 }
+
+// A value as an error shows it: text bare, numbers as JSON writes them.
+std::string value_text_of(const Json& v) { return v.is_string() ? v.as_string() : v.dump(); }
 
 std::string field_name(const Field& f) { return "field " + quoted(f.name); }
 
@@ -103,9 +108,29 @@ std::optional<Json> parse_number(std::string_view s) {
     if (ec == std::errc() && p == text.data() + text.size()) return Json(v);
     // Too large for int64: fall through to a double.
   }
-  double d = std::strtod(std::string(text).c_str(), nullptr);
-  if (!std::isfinite(d)) return std::nullopt;
-  return Json(d);
+  // Infinite when too large: still a number, refused by the range check.
+  return Json(std::strtod(std::string(text).c_str(), nullptr));
+}
+
+// Whether `s`, already read by parse_number, is stored exactly: an integer
+// within ±kMaxExactInteger, or a decimal of at most kMaxSignificantDigits
+// significant digits (which also keeps it below kMaxExactInteger).
+bool exact_number_text(std::string_view s) {
+  if (!s.empty() && (s.front() == '+' || s.front() == '-')) s.remove_prefix(1);
+  const size_t dot = s.find('.');
+  if (dot == std::string_view::npos) {
+    // Leading zeros do not make a number larger.
+    while (s.size() > 1 && s.front() == '0') s.remove_prefix(1);
+    uint64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && p == s.data() + s.size() && v <= static_cast<uint64_t>(kMaxExactInteger);
+  }
+  std::string digits_only(s.substr(0, dot));
+  digits_only.append(s.substr(dot + 1));
+  const size_t first = digits_only.find_first_not_of('0');
+  if (first == std::string::npos) return true;  // 0.000
+  const size_t last = digits_only.find_last_not_of('0');
+  return last - first + 1 <= static_cast<size_t>(kMaxSignificantDigits);
 }
 
 std::optional<bool> parse_bool(std::string_view s) {
@@ -161,7 +186,64 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return false;
 }
 
+Error range_error(const Field& f, std::string_view got) {
+  return invalid(field_name(f) + " must be a number " + number_range_text() + ", got " + std::string(got));
+}
+
+// <0, 0, >0 as a is before, equal to or after b; nullopt when they cannot be
+// compared (values of another type; the type check reports those).
+std::optional<int> compare_values(ValueType type, const Json& a, const Json& b) {
+  switch (type) {
+    case ValueType::number:
+      if (!a.is_number() || !b.is_number()) return std::nullopt;
+      if (a.is_integer() && b.is_integer()) return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int() ? 1 : 0;
+      return a.as_double() < b.as_double() ? -1 : a.as_double() > b.as_double() ? 1 : 0;
+    case ValueType::date:
+      // YYYY-MM-DD orders as text.
+      if (!a.is_string() || !b.is_string()) return std::nullopt;
+      return a.as_string().compare(b.as_string()) < 0 ? -1 : a.as_string() == b.as_string() ? 0 : 1;
+    case ValueType::datetime: {
+      // Offsets differ: compare the instants.
+      if (!a.is_string() || !b.is_string()) return std::nullopt;
+      auto x = parse_moment(a.as_string());
+      auto y = parse_moment(b.as_string());
+      if (!x || !y) return std::nullopt;
+      return x->epoch < y->epoch ? -1 : x->epoch > y->epoch ? 1 : 0;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+// A value already of the field's type against its range and min/max.
+Status check_bounds(const Field& f, const Json& value) {
+  if (f.type == ValueType::number && !number_in_range(value)) return range_error(f, value.dump());
+  if (f.min) {
+    if (auto c = compare_values(f.type, value, *f.min); c && *c < 0)
+      return invalid(field_name(f) + " must be at least " + value_text_of(*f.min) + ", got " +
+                     value_text_of(value));
+  }
+  if (f.max) {
+    if (auto c = compare_values(f.type, value, *f.max); c && *c > 0)
+      return invalid(field_name(f) + " must be at most " + value_text_of(*f.max) + ", got " +
+                     value_text_of(value));
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string number_range_text() {
+  return "from -" + std::to_string(kMaxExactInteger) + " to " + std::to_string(kMaxExactInteger) +
+         " with at most " + std::to_string(kMaxSignificantDigits) + " significant digits";
+}
+
+bool number_in_range(const Json& value) {
+  if (value.is_integer()) return value.as_int() >= -kMaxExactInteger && value.as_int() <= kMaxExactInteger;
+  if (!value.is_number()) return true;
+  const double d = value.as_double();
+  return std::isfinite(d) && std::fabs(d) <= static_cast<double>(kMaxExactInteger);
+}
 
 std::string_view to_string(ValueType t) {
   switch (t) {
@@ -226,16 +308,21 @@ Result<Json> parse_field_value(const Field& field, std::string_view text) {
     case ValueType::text:
       break;  // handled above
     case ValueType::number:
-      if (auto n = parse_number(t)) return *n;
+      if (auto n = parse_number(t)) {
+        if (!exact_number_text(t)) return range_error(field, got);
+        if (auto st = check_bounds(field, *n); !st.ok()) return st.error();
+        return *n;
+      }
       return type_error(field, got);
     case ValueType::boolean:
       if (auto b = parse_bool(t)) return Json(*b);
       return type_error(field, got);
     case ValueType::date:
-      if (valid_date(t)) return Json(t);
-      return type_error(field, got);
     case ValueType::datetime:
-      if (valid_datetime(t)) return Json(t);
+      if (field.type == ValueType::date ? valid_date(t) : valid_datetime(t)) {
+        if (auto st = check_bounds(field, Json(t)); !st.ok()) return st.error();
+        return Json(t);
+      }
       return type_error(field, got);
     case ValueType::choice:
       if (contains(field.options, t)) return Json(t);
@@ -273,7 +360,7 @@ Status check_field_value(const Field& field, const Json& value) {
       ok = value.is_string() && contains(field.options, value.as_string());
       break;
   }
-  if (ok) return {};
+  if (ok) return check_bounds(field, value);
   return type_error(field, value.dump());
 }
 

@@ -33,13 +33,33 @@ struct Field {
   bool required = false;
   std::optional<Json> default_value;
   std::vector<std::string> options;  // for choice
+  // `min:` / `max:` of a number, date or datetime field, typed as its values
+  // are; a value outside is refused naming the field and the bound.
+  std::optional<Json> min;
+  std::optional<Json> max;
   Location where;
 };
+
+// The numbers a `number` value may hold: those a double stores exactly, so
+// what is typed is what is stored and read back. Integers from
+// -kMaxExactInteger to kMaxExactInteger (2^53 - 1); decimals written with at
+// most kMaxSignificantDigits significant digits (any such decimal reads back
+// from a double unchanged) and within the same magnitude. Anything that would
+// be rounded, infinite or NaN is refused, never stored.
+inline constexpr int64_t kMaxExactInteger = 9007199254740991;
+inline constexpr int kMaxSignificantDigits = 15;
+// "from -9007199254740991 to 9007199254740991 with at most 15 significant digits"
+std::string number_range_text();
+// A typed number within that range: finite, and no larger in magnitude than
+// kMaxExactInteger (its digits were read before it got here, so only the
+// magnitude can still be checked). True for anything that is not a number.
+bool number_in_range(const Json& value);
 
 // Checks a value given as text (from `--set k=v`) against the field and
 // returns it typed: number -> integer or real, bool -> true/false/yes/no/да/нет,
 // date -> YYYY-MM-DD, datetime -> ISO-8601 with offset, choice -> one of options.
-// The error message names the field.
+// A number must be in the range above, and every value within the field's
+// min/max. The error message names the field (and the range or bound).
 Result<Json> parse_field_value(const Field& field, std::string_view text);
 // Checks an already typed value (from JSON input, defaults).
 Status check_field_value(const Field& field, const Json& value);

@@ -166,7 +166,8 @@ double value(const Json& ind, std::optional<std::string> group = std::nullopt) {
   return v.as_double();
 }
 
-// RFC 4180 lines: quoted cells may hold commas, quotes ("") and newlines.
+// RFC 4180 records, ended by CRLF (cli/csv.h): quoted cells may hold
+// commas, quotes ("") and newlines. A bare LF ending a record is an error.
 std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> row;
@@ -188,12 +189,14 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
     } else if (c == ',') {
       row.push_back(cell);
       cell.clear();
-    } else if (c == '\n') {
+    } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+      ++i;
       row.push_back(cell);
       rows.push_back(row);
       row.clear();
       cell.clear();
     } else {
+      REQUIRE_MESSAGE(c != '\n', "a record ends in LF, not CRLF");
       cell += c;
     }
   }
