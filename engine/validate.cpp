@@ -285,12 +285,30 @@ std::optional<BadText> find_bad_text(std::string_view text) {
       return BadText{at, std::string("invalid UTF-8 (byte ") + hex + "); save the file as UTF-8"};
     }
     if (cp == 0) return BadText{at, "a NUL byte; save the file as UTF-8 text (is it UTF-16?)"};
-    const bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F ||
-                         (cp >= 0x80 && cp <= 0x9F && cp != 0x85);
+    // A carriage return only ends a line (CR LF): alone, it sends a
+    // terminal back to the start of the line to overwrite what was shown.
+    const bool line_end = cp == '\r' && i < text.size() && text[i] == '\n';
+    const bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && !line_end) || cp == 0x7F ||
+                         (cp >= 0x80 && cp <= 0x9F);
     if (control) {
       std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
       return BadText{at, std::string("a control character (") + hex +
-                             "); only tab, line feed and carriage return may stand in a definition"};
+                             "); only tab and line ends (LF or CR LF) may stand in a definition"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<BadText> find_control(std::string_view text, bool multi_line) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    const int32_t cp = next_code_point(text, i);
+    if (cp < 0) continue;  // not decoded text: the raw-text check reports it
+    const bool allowed = multi_line && (cp == '\t' || cp == '\n');
+    if (!allowed && (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+      return BadText{at, std::string("a control character (") + hex + ")"};
     }
   }
   return std::nullopt;
