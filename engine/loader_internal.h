@@ -93,7 +93,10 @@ struct ValidateContext {
   const std::map<std::string, std::string>* form_paths = nullptr;  // form key -> source path
   const HandlerCatalog* handlers = nullptr;
   const WorkingCalendar* calendar = nullptr;  // null: window names are not checked
-  bool check_text = false;  // instruction files must be UTF-8 text (see find_bad_text)
+  // What validate and deploy read, as opposed to a stored definition being
+  // reloaded: instruction files must be UTF-8 text (see find_bad_text), and
+  // loops of service steps are refused.
+  bool check_text = false;
 };
 
 // Resolves the draft's references, completes d.process (forms, instructions,

@@ -16,8 +16,13 @@ namespace {
 constexpr int kMaxAttempts = 8;
 
 // A service step may route to further service steps; this bounds a
-// definition that loops through service steps only.
-constexpr int kMaxServiceRunsPerCommand = 1000;
+// definition that loops through service steps only (validate refuses such a
+// loop; one deployed before that check, or one that a handler's outputs keep
+// going, still stops). The job that would run next becomes an incident
+// instead: a clean point, from which `retry` runs at most this many more and
+// `skip` moves on. A hundred is far more than any process of service steps
+// run one after the other without a loop has.
+constexpr int kMaxServiceRunsPerCommand = 100;
 
 // The core refused a command for one instance (as opposed to a failing
 // store, which fails everything).
@@ -343,15 +348,33 @@ std::string Runtime::task_of(const Command& cmd) {
   return cmd.instance;
 }
 
+Command Runtime::runaway_incident(const InstanceState& state, const Job& job, const std::string& at) {
+  RecordServiceResult failed;
+  failed.job = job.id;
+  failed.ok = false;
+  failed.incident = true;
+  failed.error = fmt::format(
+      "not run: instance {} ran {} service steps in one go without reaching a person or a wait; "
+      "its definition loops through service steps only (retry runs at most {} more, skip moves on)",
+      state.id, kMaxServiceRunsPerCommand, kMaxServiceRunsPerCommand);
+  Command cmd;
+  cmd.instance = state.id;
+  cmd.at = at;
+  cmd.body = std::move(failed);
+  return cmd;
+}
+
 // Runs the open service jobs of out.state, each after the previous commit,
 // each recorded in a transaction of its own. A failure is recorded too and
 // leaves the job open with its error; it does not fail the command that
-// reached the step, which has already committed.
+// reached the step, which has already committed. After
+// kMaxServiceRunsPerCommand runs, the next job is not run: it is recorded as
+// an incident (runaway_incident), and the command stands.
 Status Runtime::run_jobs(Outcome& out, const std::string& at) {
   auto now = parse_moment(at);
   if (!now.ok()) return now.error();
   std::set<std::string> tried;  // a failed job is tried once per run
-  for (int runs = 0; runs < kMaxServiceRunsPerCommand; ++runs) {
+  for (int runs = 0;; ++runs) {
     const Job* job = nullptr;
     for (const Job* j : out.state.open_jobs())
       if (!tried.count(j->id) && j->runnable(now->epoch)) {
@@ -360,7 +383,8 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
       }
     if (job == nullptr) return {};
     tried.insert(job->id);
-    auto cmd = service_command(out.state, *job, at);
+    auto cmd = runs < kMaxServiceRunsPerCommand ? service_command(out.state, *job, at)
+                                                : Result<Command>(runaway_incident(out.state, *job, at));
     if (!cmd.ok()) return cmd.error();
     auto recorded = commit(std::move(*cmd), "");
     if (!recorded.ok() && recorded.error().code == ErrorCode::invalid) {
@@ -389,11 +413,8 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
     }
     for (auto& e : recorded->events) out.events.push_back(std::move(e));
     out.state = std::move(recorded->state);
+    if (runs >= kMaxServiceRunsPerCommand) return {};
   }
-  return make_error(ErrorCode::internal,
-                    fmt::format("instance {} ran {} service steps in one go; its definition loops through "
-                                "service steps only",
-                                out.state.id, kMaxServiceRunsPerCommand));
 }
 
 Result<Command> Runtime::service_command(const InstanceState& state, const Job& job, const std::string& at) {
@@ -444,12 +465,14 @@ Result<Command> Runtime::service_command(const InstanceState& state, const Job& 
 // Like run_jobs, for every outcome of a batch at once: each round runs the
 // handlers of all open jobs not tried yet (after the previous commit), then
 // records their results in one transaction. The outcomes take the recorded
-// events only once that transaction has committed.
+// events only once that transaction has committed. In the round after
+// kMaxServiceRunsPerCommand, the jobs still runnable are recorded as
+// incidents instead of run, as in run_jobs.
 void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std::vector<std::string>& ats) {
   // Job ids name their instance, so two commands of the batch on the same
   // instance never run the same job twice.
   std::set<std::string> tried;
-  for (int round = 0; round < kMaxServiceRunsPerCommand; ++round) {
+  for (int round = 0; round <= kMaxServiceRunsPerCommand; ++round) {
     std::vector<std::pair<size_t, Command>> pending;
     for (size_t i = 0; i < results.size(); ++i) {
       if (!results[i].ok()) continue;
@@ -458,7 +481,8 @@ void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std:
       for (const Job* j : state.open_jobs()) {
         if (!now.ok() || !j->runnable(now->epoch)) continue;
         if (!tried.insert(j->id).second) continue;
-        auto cmd = service_command(state, *j, ats[i]);
+        auto cmd = round < kMaxServiceRunsPerCommand ? service_command(state, *j, ats[i])
+                                                     : Result<Command>(runaway_incident(state, *j, ats[i]));
         if (cmd.ok()) pending.emplace_back(i, std::move(*cmd));
       }
     }

@@ -172,7 +172,98 @@ std::map<size_t, size_t> find_joins(ProcessDraft& d, const Graph& g, std::vector
   return join_of;
 }
 
-void check_graph(ProcessDraft& d, std::vector<Error>& problems) {
+// Whether the engine goes on from `s` by itself, at once: a service step (a
+// handler, or a call that does not wait for its child) with no timer before
+// it. A person's task, a wait and a waiting call each stop the run.
+bool runs_on_its_own(const Step& s) {
+  return s.is_service() && !s.wait && !(s.call && s.call->wait);
+}
+
+// A loop made only of steps that run on their own would run for ever in one
+// command (each round a few events, a child instance when it calls), so it is
+// refused, however its conditions look: the engine cannot prove that one
+// ends. Strongly connected components (Tarjan) of the graph of such steps,
+// over `next:` edges that carry no wait; each loop is reported once, at its
+// first step in file order, with the places of the others.
+void check_service_loops(const ProcessDraft& d, const Graph& g, std::vector<Error>& problems) {
+  const Process& p = d.process;
+  const size_t n = p.steps.size();
+  std::vector<std::vector<size_t>> succ(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!runs_on_its_own(p.steps[i])) continue;
+    const Next& next = p.steps[i].next;
+    std::vector<std::string> targets;
+    if (next.kind == NextKind::choice) {
+      for (const auto& b : next.branches)
+        if (!b.wait) targets.push_back(b.target);
+    } else {
+      targets = targets_of(next);
+    }
+    for (const auto& t : targets)
+      if (auto j = g.find(t); j && runs_on_its_own(p.steps[*j])) succ[i].push_back(*j);
+  }
+  // Iterative Tarjan: a process may have many steps, recursion is not needed.
+  std::vector<int> index(n, -1), low(n, 0);
+  std::vector<bool> on_stack(n, false);
+  std::vector<size_t> stack;
+  int counter = 0;
+  for (size_t root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    std::vector<std::pair<size_t, size_t>> work{{root, 0}};  // node, next successor to visit
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = true;
+    while (!work.empty()) {
+      auto& [v, k] = work.back();
+      if (k < succ[v].size()) {
+        size_t w = succ[v][k++];
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++;
+          stack.push_back(w);
+          on_stack[w] = true;
+          work.emplace_back(w, 0);
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      const size_t done = v;
+      work.pop_back();
+      if (!work.empty()) low[work.back().first] = std::min(low[work.back().first], low[done]);
+      if (low[done] != index[done]) continue;
+      std::vector<size_t> component;
+      for (size_t w = n; w != done;) {
+        w = stack.back();
+        stack.pop_back();
+        on_stack[w] = false;
+        component.push_back(w);
+      }
+      const bool self_loop =
+          std::find(succ[done].begin(), succ[done].end(), done) != succ[done].end();
+      if (component.size() < 2 && !self_loop) continue;
+      std::sort(component.begin(), component.end());
+      std::string steps, places;
+      for (size_t c : component) {
+        const Step& st = p.steps[c];
+        steps += (steps.empty() ? "" : ", ") + quote(st.id);
+        if (c != component.front())
+          places += (places.empty() ? "" : ", ") + quote(st.id) + " at " + std::to_string(st.where.line) + ":" +
+                    std::to_string(st.where.column);
+      }
+      add(problems, p.steps[component.front()].where,
+          (component.size() == 1 ? "step " + steps + " goes back to itself: a loop"
+                                 : "steps " + steps + " form a loop") +
+              " of service steps only, with no person and no wait in it, so it could run for ever; "
+              "put a person's task or a wait: in the loop" +
+              (places.empty() ? std::string() : " (" + places + ")"));
+    }
+  }
+}
+
+// `new_definition`: the checks added after definitions were first deployed
+// (loops of service steps) apply to what validate and deploy read, not to a
+// stored definition reloaded for its running instances.
+void check_graph(ProcessDraft& d, std::vector<Error>& problems, bool new_definition) {
   Process& p = d.process;
   if (p.steps.empty()) return;
   Graph g = build_graph(p);
@@ -192,6 +283,7 @@ void check_graph(ProcessDraft& d, std::vector<Error>& problems) {
   }
 
   std::map<size_t, size_t> join_of = find_joins(d, g, problems);
+  if (new_definition) check_service_loops(d, g, problems);
 
   std::vector<int> from_start = distances(g, 0, std::nullopt);
   for (size_t i = 0; i < p.steps.size(); ++i) {
@@ -443,7 +535,7 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
   for (const auto& sd : d.steps)
     for (const auto& r : sd.reads) check_read(r);
 
-  check_graph(d, problems);
+  check_graph(d, problems, ctx.check_text);
   return used;
 }
 

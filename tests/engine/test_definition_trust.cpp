@@ -103,6 +103,88 @@ TEST_CASE("an instructions file with a lone carriage return or a C1 character is
   CHECK_MESSAGE(crlf.ok(), all_problems(crlf));
 }
 
+TEST_CASE("a loop made only of service steps is refused once, with the places of its steps") {
+  auto r = load({{"p.yaml", R"(process: p
+title: P
+owner: boss
+steps:
+  - {id: a, title: A, actor: clerk, next: b}
+  - {id: b, title: B, actor: clerk, do: set, with: {n: "1"}, next: c}
+  - id: c
+    title: C
+    actor: clerk
+    do: set
+    with: {m: "2"}
+    next:
+      - {if: n == "1", goto: b}
+      - {else: end}
+)"}});
+  const std::string all = all_problems(r);
+  CHECK_MESSAGE(has_problem(r, "b/p.yaml:6:5: steps \"b\", \"c\" form a loop of service steps only, with no person "
+                               "and no wait in it"),
+                all);
+  CHECK_MESSAGE(has_problem(r, "(\"c\" at 7:5)"), all);
+  CHECK(r.problems.size() == 1);
+}
+
+TEST_CASE("a service step that goes back to itself is a loop; a call that does not wait is a service step too") {
+  auto self = load({{"p.yaml", R"(process: p
+title: P
+owner: boss
+steps:
+  - {id: a, title: A, actor: clerk, do: set, with: {n: "1"}, next: [{if: n == "1", goto: a}, {else: end}]}
+)"}});
+  CHECK_MESSAGE(has_problem(self, "b/p.yaml:5:5: step \"a\" goes back to itself: a loop of service steps only"),
+                all_problems(self));
+  auto call = load({{"p.yaml", R"(process: p
+title: P
+owner: boss
+steps:
+  - {id: a, title: A, actor: clerk, call: q, next: b}
+  - {id: b, title: B, actor: clerk, do: set, with: {n: "1"}, next: [{if: n == "1", goto: a}, {else: end}]}
+)"},
+                    {"q.yaml", "process: q\ntitle: Q\nowner: boss\nsteps:\n  - {id: x, title: X, actor: clerk, next: end}\n"}});
+  CHECK_MESSAGE(has_problem(call, "steps \"a\", \"b\" form a loop of service steps only"), all_problems(call));
+}
+
+TEST_CASE("a stored definition with a loop of service steps still loads for its running instances") {
+  SourceSet s;
+  s.root = "b";
+  s.files["p.yaml"] = R"(process: p
+title: P
+owner: boss
+steps:
+  - {id: a, title: A, actor: clerk, next: b}
+  - {id: b, title: B, actor: clerk, do: set, with: {n: "1"}, next: [{if: n == "1", goto: b}, {else: end}]}
+)";
+  auto org = load_org("org.yaml", kOrg);
+  REQUIRE(org.ok());
+  auto handlers = builtin_handlers();
+  auto loaded = load_process(s, *org, handlers.get());
+  CHECK_MESSAGE(loaded.ok(), loaded.error().message);  // the runtime bound stops it (test_runaway.cpp)
+}
+
+TEST_CASE("a loop of service steps with a person, a wait or a waiting call in it is allowed") {
+  const char* head = "process: p\ntitle: P\nowner: boss\nsteps:\n";
+  auto person = load({{"p.yaml", std::string(head) + R"(  - {id: a, title: A, actor: clerk, do: set, with: {n: "1"}, next: b}
+  - {id: b, title: B, actor: clerk, next: [{if: n == "1", goto: a}, {else: end}]}
+)"}});
+  CHECK_MESSAGE(person.ok(), all_problems(person));
+  auto timer = load({{"p.yaml", std::string(head) + R"(  - {id: a, title: A, actor: clerk, do: set, with: {n: "1"}, next: b}
+  - {id: b, title: B, actor: clerk, wait: 1d, do: set, with: {m: "1"}, next: [{if: n == "1", goto: a}, {else: end}]}
+)"}});
+  CHECK_MESSAGE(timer.ok(), all_problems(timer));
+  auto branch_wait = load({{"p.yaml", std::string(head) + R"(  - {id: a, title: A, actor: clerk, do: set, with: {n: "1"}, next: [{if: n == "1", goto: a, wait: 1h}, {else: end}]}
+)"}});
+  CHECK_MESSAGE(branch_wait.ok(), all_problems(branch_wait));
+  auto waiting_call = load(
+      {{"p.yaml", std::string(head) + R"(  - {id: a, title: A, actor: clerk, call: {process: q, wait: true}, next: b}
+  - {id: b, title: B, actor: clerk, do: set, with: {n: "1"}, next: [{if: n == "1", goto: a}, {else: end}]}
+)"},
+       {"q.yaml", "process: q\ntitle: Q\nowner: boss\nsteps:\n  - {id: x, title: X, actor: clerk, next: end}\n"}});
+  CHECK_MESSAGE(waiting_call.ok(), all_problems(waiting_call));
+}
+
 TEST_CASE("a link inside a bundle is refused, naming the link") {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("reglament-links-" + std::to_string(::getpid()));
