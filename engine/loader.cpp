@@ -1739,6 +1739,11 @@ LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers)
   for (auto& d : l.drafts) {
     processes.push_back(finish(d, sources, l, org, handlers, &report.bundle.calendar, report.problems));
   }
+  {
+    std::vector<const Process*> all;
+    for (const auto& lp : processes) all.push_back(lp.process.get());
+    for (auto& e : check_call_nesting(all, {})) report.problems.push_back(std::move(e));
+  }
   if (!l.indicators_path.empty()) {
     // Checked against every process of the bundle, and the org.
     IndicatorContext ictx;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/calls.h"
 #include "engine/expr.h"
 #include "engine/time.h"
 
@@ -31,9 +32,6 @@ bool is_refusal(const Error& e) {
          e.code == ErrorCode::not_found;
 }
 
-// Calls start children, whose ends may return to their parents: a chain of
-// calls deeper than this is a definition that calls itself.
-constexpr int kMaxCallDepth = 16;
 
 // The variables a call gives its child: `with:` values, where text is a
 // template over the parent's variables and "{name}" alone passes the value
@@ -275,6 +273,7 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
       auto d = store_.definition(process, 0);
       if (!d.ok()) return d.error();
       def = std::move(*d);
+      if (Status st = check_call_nesting(*def.process); !st.ok()) return st.error();
       auto id = store_.next_instance_id();
       if (!id.ok()) return id.error();
       cmd.instance = *id;
@@ -339,6 +338,43 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
     out.events = std::move(*events);
     return out;
   }
+}
+
+// Refused before anything is written: a process whose calls (over the
+// latest deployed versions, the ones a call starts) come back to a process
+// already running in the chain, or nest deeper than kMaxCallDepth. Without
+// this, such a start wrote a chain of instances before the depth check of
+// follow_links stopped it, and every tick wrote another chain.
+Status Runtime::check_call_nesting(const Process& process) {
+  const bool calls = std::any_of(process.steps.begin(), process.steps.end(),
+                                 [](const Step& s) { return s.call.has_value(); });
+  if (!calls) return {};
+  std::vector<std::shared_ptr<const Process>> held;  // the lookup's answers stay alive
+  Status failed;
+  ProcessLookup lookup = [&](std::string_view key) -> const Process* {
+    auto d = store_.definition(std::string(key), 0);
+    if (!d.ok()) {
+      // Not deployed: that start is refused when it comes; a store error is
+      // the answer.
+      if (d.error().code != ErrorCode::not_found && failed.ok()) failed = d.error();
+      return nullptr;
+    }
+    held.push_back(d->process);
+    return held.back().get();
+  };
+  auto cycles = find_call_cycles({&process}, lookup);
+  if (!failed.ok()) return failed;
+  if (!cycles.empty())
+    return make_error(ErrorCode::invalid,
+                      fmt::format("process \"{}\" cannot be started: its calls form a cycle ({}), which would start "
+                                  "instances without end; deploy a version that does not call back",
+                                  process.key, describe_calls(cycles.front())));
+  if (int depth = call_depth(process, lookup); depth > kMaxCallDepth)
+    return make_error(ErrorCode::invalid,
+                      fmt::format("process \"{}\" cannot be started: its calls nest more than {} deep", process.key,
+                                  kMaxCallDepth));
+  if (!failed.ok()) return failed;
+  return {};
 }
 
 std::string Runtime::task_of(const Command& cmd) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/calls.h"
 #include "engine/expr.h"
 #include "engine/loader_internal.h"
 #include "engine/utf8.h"
@@ -540,3 +541,53 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
 }
 
 }  // namespace reglament::loader_detail
+
+namespace reglament {
+
+std::vector<Error> check_call_nesting(const std::vector<const Process*>& processes, const ProcessLookup& others) {
+  std::map<std::string, const Process*, std::less<>> own;
+  for (const Process* p : processes) own.emplace(p->key, p);
+  ProcessLookup lookup = [&](std::string_view key) -> const Process* {
+    if (auto it = own.find(key); it != own.end()) return it->second;
+    return others ? others(key) : nullptr;
+  };
+  std::vector<Error> problems;
+  auto cycles = find_call_cycles(processes, lookup);
+  for (const auto& c : cycles) {
+    const Step* first = nullptr;
+    std::vector<std::string> deployed;
+    for (const auto& [p, step] : c.calls) {
+      auto it = own.find(p->key);
+      const bool in_bundle = it != own.end() && it->second == p;
+      if (in_bundle && first == nullptr) first = step;
+      if (!in_bundle && std::find(deployed.begin(), deployed.end(), p->key) == deployed.end())
+        deployed.push_back(p->key);
+    }
+    if (first == nullptr) continue;  // among deployed processes only: not this bundle's doing
+    std::string keys;
+    for (const auto& k : c.processes) keys += (keys.empty() ? "" : ", ") + loader_detail::quote(k);
+    std::string also;
+    for (const auto& k : deployed) also += (also.empty() ? "" : ", ") + loader_detail::quote(k);
+    problems.push_back(make_error(
+        ErrorCode::invalid,
+        (c.processes.size() == 1 ? "process " + keys + " calls itself"
+                                 : "processes " + keys + " call each other in a cycle") +
+            (also.empty() ? std::string() : " (with the deployed " + also + ")") +
+            ", which would start instances without end: " + describe_calls(c),
+        first->call->where));
+  }
+  if (!cycles.empty()) return problems;  // a depth is not a number then
+  for (const Process* p : processes) {
+    if (call_depth(*p, lookup) <= kMaxCallDepth) continue;
+    const Step* first = nullptr;
+    for (const auto& step : p->steps)
+      if (step.call && first == nullptr) first = &step;
+    problems.push_back(make_error(ErrorCode::invalid,
+                                  "process " + loader_detail::quote(p->key) + " nests calls more than " +
+                                      std::to_string(kMaxCallDepth) + " deep",
+                                  first->call->where));
+  }
+  return problems;
+}
+
+}  // namespace reglament

@@ -81,3 +81,41 @@ steps:
   CHECK(single.code == 2);
   CHECK_MESSAGE(contains(single.err, "scripts is a symbolic link"), single.err);
 }
+
+TEST_CASE("a process calling a deployed process that calls it back is refused by validate and deploy") {
+  Env env(false);
+  // b calls a, which is not deployed yet: b alone is fine.
+  const fs::path first = bundle(env.dir() / "first", "b.yaml", R"(process: b
+title: B
+owner: boss
+steps:
+  - {id: x, title: X, actor: clerk, do: set, with: {n: "1"}, next: y}
+  - {id: y, title: Y, actor: clerk, call: a, next: end}
+)");
+  Run d1 = env.rg({"deploy", first.string()});
+  REQUIRE_MESSAGE(d1.code == 0, d1.err);
+  const fs::path second = bundle(env.dir() / "second", "a.yaml", R"(process: a
+title: A
+owner: boss
+steps:
+  - {id: "1", title: Один, actor: clerk, call: {process: b, wait: true}, next: end}
+)");
+  // Alone, without the database, a's call cannot be followed.
+  Run alone = run_program(REGLAMENT_BIN, {"--db", (env.dir() / "none.db").string(), "validate", second.string()});
+  CHECK_MESSAGE(alone.code == 0, alone.err);
+
+  Run v = env.rg({"validate", second.string()});
+  CHECK(v.code == 2);
+  CHECK_MESSAGE(contains(v.err, (second / "a.yaml").string() + ":5:48: processes \"a\", \"b\" call each other in a "
+                                                               "cycle (with the deployed \"b\")"),
+                v.err);
+  // The deployed file is named as it was stored.
+  CHECK_MESSAGE(contains(v.err, "b.yaml:6:43 step \"y\" of \"b\" calls \"a\""), v.err);
+  Run d = env.rg({"deploy", second.string()});
+  CHECK(d.code == 2);
+  CHECK_MESSAGE(contains(d.err, "call each other in a cycle"), d.err);
+  const Json defs = env.json("sidorova", {"definitions"});
+  REQUIRE(defs.as_array().size() == 1);
+  CHECK(defs.as_array()[0].str("process") == "b");
+  CHECK(env.json("sidorova", {"instances"}).as_array().empty());
+}

@@ -45,6 +45,12 @@ bool has_problem(const LoadReport& r, const std::string& text) {
   return all_problems(r).find(text) != std::string::npos;
 }
 
+// A process `key` whose first step calls `callee` (at 5:19 of its file).
+std::string calling(const std::string& key, const std::string& callee, bool wait = false) {
+  return "process: " + key + "\ntitle: T\nowner: boss\nsteps:\n  - {id: c, call: " +
+         (wait ? "{process: " + callee + ", wait: true}" : callee) + ", title: C, actor: clerk, next: end}\n";
+}
+
 }  // namespace
 
 TEST_CASE("an escape that decodes to a control character is refused in a title, a key and a with: value") {
@@ -183,6 +189,62 @@ TEST_CASE("a loop of service steps with a person, a wait or a waiting call in it
 )"},
        {"q.yaml", "process: q\ntitle: Q\nowner: boss\nsteps:\n  - {id: x, title: X, actor: clerk, next: end}\n"}});
   CHECK_MESSAGE(waiting_call.ok(), all_problems(waiting_call));
+}
+
+TEST_CASE("a process that calls itself is refused at its call step, with or without wait") {
+  auto plain = load({{"a.yaml", calling("a", "a")}});
+  CHECK_MESSAGE(has_problem(plain, "b/a.yaml:5:19: process \"a\" calls itself, which would start instances without end"),
+                all_problems(plain));
+  auto waiting = load({{"a.yaml", calling("a", "a", true)}});
+  CHECK_MESSAGE(has_problem(waiting, "process \"a\" calls itself"), all_problems(waiting));
+}
+
+TEST_CASE("processes that call each other are refused once, naming every call step of the cycle") {
+  auto r = load({{"a.yaml", calling("a", "b")}, {"b.yaml", calling("b", "c", true)}, {"c.yaml", calling("c", "a")}});
+  REQUIRE(r.problems.size() == 1);
+  const std::string all = all_problems(r);
+  CHECK_MESSAGE(has_problem(r, "b/a.yaml:5:19: processes \"a\", \"b\", \"c\" call each other in a cycle"), all);
+  CHECK_MESSAGE(has_problem(r, "b/a.yaml:5:19 step \"c\" of \"a\" calls \"b\""), all);
+  CHECK_MESSAGE(has_problem(r, "b/b.yaml:5:19 step \"c\" of \"b\" calls \"c\""), all);
+  CHECK_MESSAGE(has_problem(r, "b/c.yaml:5:19 step \"c\" of \"c\" calls \"a\""), all);
+}
+
+TEST_CASE("a bundle's process calling a deployed one that calls it back is a cycle") {
+  auto r = load({{"a.yaml", calling("a", "b")}});
+  REQUIRE_MESSAGE(r.ok(), all_problems(r));  // alone, b is not known
+  auto deployed = load({{"b.yaml", calling("b", "a")}});
+  REQUIRE(deployed.ok());
+  const Process* b = deployed.bundle.processes.at(0).process.get();
+  std::vector<const Process*> bundle{r.bundle.processes.at(0).process.get()};
+  auto problems = check_call_nesting(bundle, [&](std::string_view key) { return key == "b" ? b : nullptr; });
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].where.str() == "b/a.yaml:5:19");
+  CHECK_MESSAGE(problems[0].message.find("call each other in a cycle (with the deployed \"b\")") != std::string::npos,
+                problems[0].message);
+  // A cycle among deployed processes only, reached from the bundle, is
+  // not the bundle's doing: it was refused when they were deployed.
+  auto s = load({{"s.yaml", calling("s", "x")}});
+  auto x = load({{"x.yaml", calling("x", "y")}});
+  auto y = load({{"y.yaml", calling("y", "x")}});
+  const Process* xp = x.bundle.processes.at(0).process.get();
+  const Process* yp = y.bundle.processes.at(0).process.get();
+  std::vector<const Process*> own{s.bundle.processes.at(0).process.get()};
+  CHECK(check_call_nesting(own, [&](std::string_view key) -> const Process* {
+          return key == "x" ? xp : key == "y" ? yp : nullptr;
+        }).empty());
+}
+
+TEST_CASE("calls nested deeper than the limit are refused; a chain of 16 is allowed") {
+  std::map<std::string, std::string> files;
+  for (int i = 0; i < 17; ++i)
+    files["p" + std::to_string(i) + ".yaml"] = calling("p" + std::to_string(i), "p" + std::to_string(i + 1));
+  files["p17.yaml"] = "process: p17\ntitle: T\nowner: boss\nsteps:\n  - {id: x, title: X, actor: clerk, next: end}\n";
+  auto deep = load(files);
+  CHECK_MESSAGE(has_problem(deep, "b/p0.yaml:5:19: process \"p0\" nests calls more than 16 deep"), all_problems(deep));
+  CHECK(deep.problems.size() == 1);
+  files.erase("p0.yaml");
+  auto at_limit = load(files);
+  CHECK_MESSAGE(at_limit.ok(), all_problems(at_limit));
 }
 
 TEST_CASE("a link inside a bundle is refused, naming the link") {

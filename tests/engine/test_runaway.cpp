@@ -41,6 +41,17 @@ std::shared_ptr<Process> looping_process() {
   return p;
 }
 
+std::shared_ptr<Process> calling(std::string key, std::string callee) {
+  auto p = std::make_shared<Process>();
+  p->key = std::move(key);
+  p->title = "Вызов";
+  p->owner = "deputy-director";
+  Step s = user_step("1", {"manager"}, go("end"));
+  s.call = Call{std::move(callee), false, {}, Location{p->key + ".yaml", 5, 11}};
+  p->steps.push_back(std::move(s));
+  return p;
+}
+
 std::string task_on(const InstanceState& s, const std::string& step) {
   for (const Task* t : s.open_tasks())
     if (t->step == step) return t->id;
@@ -117,4 +128,50 @@ TEST_CASE("a worker's batch stops a loop of service steps at an incident too") {
   const auto jobs = state.open_jobs();
   REQUIRE(jobs.size() == 1);
   CHECK(jobs[0]->incident);
+}
+
+TEST_CASE("a process whose calls come back to it is refused at start, with nothing written") {
+  MemoryStore store(calling("a", "b"));
+  store.defs_["b"] = Deployed{calling("b", "a"), 1, "hash-b"};
+  auto handlers = builtin_handlers();
+  Runtime rt(store, *handlers);
+  auto s = rt.start("a", {}, "ivanova", kAt);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == ErrorCode::invalid);
+  CHECK(s.error().message.find("its calls form a cycle") != std::string::npos);
+  CHECK(s.error().message.find("a.yaml:5:11") != std::string::npos);
+  CHECK(s.error().message.find("b.yaml:5:11") != std::string::npos);
+  CHECK(store.appends == 0);
+  CHECK(store.log_.empty());
+}
+
+TEST_CASE("a process that calls itself is refused at start, with nothing written") {
+  MemoryStore store(calling("self", "self"));
+  auto handlers = builtin_handlers();
+  Runtime rt(store, *handlers);
+  auto s = rt.start("self", {}, "ivanova", kAt);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().code == ErrorCode::invalid);
+  CHECK(store.appends == 0);
+}
+
+TEST_CASE("calls nested deeper than the limit are refused at start; a chain at the limit starts") {
+  // p0 calls p1 calls ... p17 (17 calls deep), which calls nothing.
+  MemoryStore store(calling("p0", "p1"));
+  for (int i = 1; i <= 16; ++i)
+    store.defs_["p" + std::to_string(i)] =
+        Deployed{calling("p" + std::to_string(i), "p" + std::to_string(i + 1)), 1, "h"};
+  auto last = std::make_shared<Process>();
+  last->key = "p17";
+  last->owner = "deputy-director";
+  last->steps.push_back(user_step("1", {"manager"}, go("end")));
+  store.defs_["p17"] = Deployed{last, 1, "h"};
+  auto handlers = builtin_handlers();
+  Runtime rt(store, *handlers);
+  auto deep = rt.start("p0", {}, "ivanova", kAt);
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().message.find("nest more than 16 deep") != std::string::npos);
+  CHECK(store.appends == 0);
+  auto at_limit = rt.start("p1", {}, "ivanova", kAt);  // 16 calls deep
+  CHECK(at_limit.ok());
 }
