@@ -115,6 +115,37 @@ int call_depth(const Process& root, const ProcessLookup& lookup) {
   return of(root.key);
 }
 
+bool reaches_call_at_once(const Process& process) {
+  if (process.steps.empty()) return false;
+  std::set<const Step*> seen;
+  std::vector<const Step*> todo{&process.steps.front()};
+  while (!todo.empty()) {
+    const Step* s = todo.back();
+    todo.pop_back();
+    if (!seen.insert(s).second || s->wait) continue;
+    if (s->call) return true;
+    if (!s->is_service()) continue;  // a person's task (on_enter included) stops the run
+    std::vector<std::string> targets;
+    switch (s->next.kind) {
+      case NextKind::end:
+        break;
+      case NextKind::step:
+        targets.push_back(s->next.target);
+        break;
+      case NextKind::choice:
+        for (const auto& b : s->next.branches)
+          if (!b.wait) targets.push_back(b.target);
+        break;
+      case NextKind::parallel:
+        targets = s->next.all;
+        break;
+    }
+    for (const auto& t : targets)
+      if (const Step* next = process.step(t)) todo.push_back(next);
+  }
+  return false;
+}
+
 std::string describe_calls(const CallCycle& cycle) {
   std::string out;
   for (const auto& [p, step] : cycle.calls) {

@@ -48,6 +48,13 @@ std::vector<CallCycle> find_call_cycles(const std::vector<const Process*>& roots
 // kMaxCallDepth + 1. REQUIRES: no cycle is reachable from `root`.
 int call_depth(const Process& root, const ProcessLookup& lookup);
 
+// Whether starting `process` runs into a `call:` step in the same command:
+// the first step is a call, or service steps without a wait lead from it to
+// one. Only such a start can start children without end (one that reaches a
+// call only through a person's task or a wait is started a person or a
+// timer at a time), so only such a start needs the graph checked.
+bool reaches_call_at_once(const Process& process);
+
 // "a.yaml:5:11 (process \"a\", step \"1\" calls \"b\"), b.yaml:..." for messages.
 std::string describe_calls(const CallCycle& cycle);
 

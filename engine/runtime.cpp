@@ -344,11 +344,12 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
 // latest deployed versions, the ones a call starts) come back to a process
 // already running in the chain, or nest deeper than kMaxCallDepth. Without
 // this, such a start wrote a chain of instances before the depth check of
-// follow_links stopped it, and every tick wrote another chain.
+// follow_links stopped it, and every tick wrote another chain. Only a start
+// that runs into a call at once can do that, and only it pays for reading
+// the called definitions: every child of a runaway chain is such a start, so
+// the chain is stopped at its first start, with nothing written.
 Status Runtime::check_call_nesting(const Process& process) {
-  const bool calls = std::any_of(process.steps.begin(), process.steps.end(),
-                                 [](const Step& s) { return s.call.has_value(); });
-  if (!calls) return {};
+  if (!reaches_call_at_once(process)) return {};
   std::vector<std::shared_ptr<const Process>> held;  // the lookup's answers stay alive
   Status failed;
   ProcessLookup lookup = [&](std::string_view key) -> const Process* {

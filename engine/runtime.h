@@ -124,8 +124,9 @@ class Runtime {
   // The command that records `job` as an incident, not run, because the
   // instance ran too many service steps in one go (kMaxServiceRunsPerCommand).
   static Command runaway_incident(const InstanceState& state, const Job& job, const std::string& at);
-  // Whether `process` may be started: invalid when its calls, over the latest
-  // deployed versions, form a cycle or nest deeper than kMaxCallDepth.
+  // Whether `process` may be started: invalid when it runs into a call at once
+  // and its calls, over the latest deployed versions, form a cycle or nest
+  // deeper than kMaxCallDepth.
   Status check_call_nesting(const Process& process);
   // Runs the handler of `job` and returns its result as the command to record.
   Result<Command> service_command(const InstanceState& state, const Job& job, const std::string& at);

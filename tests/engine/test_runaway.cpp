@@ -4,6 +4,7 @@
 // at start with nothing written.
 #include <doctest/doctest.h>
 
+#include "engine/calls.h"
 #include "engine/runtime.h"
 #include "handlers/registry.h"
 #include "tests/engine/fixtures.h"
@@ -143,6 +144,19 @@ TEST_CASE("a process whose calls come back to it is refused at start, with nothi
   CHECK(s.error().message.find("b.yaml:5:11") != std::string::npos);
   CHECK(store.appends == 0);
   CHECK(store.log_.empty());
+}
+
+TEST_CASE("a start that reaches its call only through a person's task is not checked; the child's start is") {
+  auto a = calling("a", "b");
+  a->steps.insert(a->steps.begin(), user_step("t", {"manager"}, go("1")));
+  MemoryStore store(a);
+  store.defs_["b"] = Deployed{calling("b", "a"), 1, "hash-b"};
+  auto handlers = builtin_handlers();
+  Runtime rt(store, *handlers);
+  CHECK_FALSE(reaches_call_at_once(*a));
+  CHECK(reaches_call_at_once(*store.defs_["b"].process));
+  CHECK(rt.start("a", {}, "ivanova", kAt).ok());
+  CHECK_FALSE(rt.start("b", {}, "ivanova", kAt).ok());
 }
 
 TEST_CASE("a process that calls itself is refused at start, with nothing written") {
