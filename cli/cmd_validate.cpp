@@ -1,7 +1,10 @@
 #include "cli/cmd_validate.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -16,10 +19,48 @@ void setup_validate(CLI::App& app, Ctx& ctx) {
   sub->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return run_validate(ctx, *opt); }; });
 }
 
+// A bundle's process may call a deployed one that calls it back: the cycle
+// is only seen with both. Checked against the database when one exists and
+// opens; without, the bundle alone was checked (load_bundle), and deploy,
+// which opens it, checks again.
+static void check_deployed_calls(Ctx& ctx, LoadReport& report) {
+  std::vector<const Process*> processes;
+  bool calls = false;
+  for (const auto& lp : report.bundle.processes) {
+    processes.push_back(lp.process.get());
+    for (const auto& step : lp.process->steps) calls = calls || step.call.has_value();
+  }
+  if (!calls) return;
+  if (ctx.db != ":memory:") {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(ctx.db, ec) || std::filesystem::file_size(ctx.db, ec) == 0) return;
+  }
+  auto store = ctx.store(/*create=*/false);
+  if (!store) return;
+  std::vector<std::shared_ptr<const Process>> held;
+  ProcessLookup deployed = [&](std::string_view key) -> const Process* {
+    auto d = (*store)->definition(std::string(key), 0);
+    if (!d) return nullptr;
+    held.push_back(d->process);
+    return held.back().get();
+  };
+  for (Error& e : check_call_nesting(processes, deployed)) {
+    const bool known = std::any_of(report.problems.begin(), report.problems.end(), [&](const Error& p) {
+      return p.message == e.message && p.where.str() == e.where.str();
+    });
+    if (!known) report.problems.push_back(std::move(e));
+  }
+  std::stable_sort(report.problems.begin(), report.problems.end(), [](const Error& a, const Error& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) < std::tie(b.where.file, b.where.line, b.where.column);
+  });
+}
+
 Result<LoadReport> read_bundle(Ctx& ctx, const std::vector<std::string>& paths) {
   auto sources = read_sources(paths);
   if (!sources) return sources.error();
-  return load_bundle(*sources, &ctx.handlers());
+  LoadReport report = load_bundle(*sources, &ctx.handlers());
+  check_deployed_calls(ctx, report);
+  return report;
 }
 
 int report_problems(const LoadReport& report) {

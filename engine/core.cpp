@@ -662,7 +662,7 @@ Result<std::vector<Event>> decide_service(const Context& ctx, const InstanceStat
     const int attempt = job.attempts + 1;
     data["error"] = Json(result.error);
     data["attempt"] = Json(attempt);
-    if (attempt <= step->retry.max) {
+    if (attempt <= step->retry.max && !result.incident) {
       // Back-off doubles with each retry, at most a day between attempts.
       const int64_t delay = std::min<int64_t>(step->retry.backoff_seconds << std::min(attempt - 1, 20), 86400);
       data["retry_at"] = Json(em.moment_text(now + delay));

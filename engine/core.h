@@ -131,6 +131,9 @@ struct RecordServiceResult {
   std::string error;    // when !ok
   JsonArray records;    // client database changes (engine/crm.h)
   JsonArray starts;     // [{process, variables}]: child instances to start
+  // With !ok: the failure is an incident at once, whatever the step's
+  // retries (the runtime stopping a run of service steps that does not end).
+  bool incident = false;
 };
 
 // A person asks for one more attempt of a job whose failures became an

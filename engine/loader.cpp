@@ -215,15 +215,19 @@ class Reporter {
 // deep nesting and alias bombs. Returns false when the tree is unusable.
 class TreeChecker {
  public:
-  TreeChecker(const Doc& doc, Reporter& out) : doc_(doc), out_(out) {}
+  // `check_text`: also refuse control characters in decoded text (see
+  // clean()); off when a stored definition is reloaded, as in parse_file.
+  TreeChecker(const Doc& doc, Reporter& out, bool check_text = false)
+      : doc_(doc), out_(out), check_text_(check_text) {}
 
   bool check(const YAML::Node& root) {
-    walk(root, 0);
+    walk(root, 0, "");
     return !fatal_;
   }
 
  private:
-  void walk(const YAML::Node& n, int depth) {
+  // `key`: the mapping key `n` is the value of ("" for a list item or the root).
+  void walk(const YAML::Node& n, int depth, std::string_view key) {
     if (fatal_) return;
     if (++nodes_ > kMaxNodes) {
       out_.error(doc_.at(n), "the document is too large (more than " + std::to_string(kMaxNodes) +
@@ -238,8 +242,9 @@ class TreeChecker {
       return;
     }
     if (n.IsScalar() && !scalar_ok(n)) return;
+    if (n.IsScalar()) clean(n, key, false);
     if (n.IsSequence()) {
-      for (const auto& item : n) walk(item, depth + 1);
+      for (const auto& item : n) walk(item, depth + 1, key);
     } else if (n.IsMap()) {
       std::map<std::string, int> seen;  // key -> line
       for (const auto& kv : n) {
@@ -248,6 +253,7 @@ class TreeChecker {
         if (!key.IsScalar()) {
           out_.error(doc_.at(key), "a mapping key must be text");
         } else {
+          clean(key, "", true);
           auto [it, fresh] = seen.emplace(key.Scalar(), doc_.at(key).line);
           if (!fresh) {
             out_.error(doc_.at(key), "duplicate key " + quote(key.Scalar()) +
@@ -255,9 +261,28 @@ class TreeChecker {
                                          std::to_string(it->second));
           }
         }
-        walk(kv.second, depth + 1);
+        walk(kv.second, depth + 1, key.IsScalar() ? std::string_view(key.Scalar()) : std::string_view());
       }
     }
+  }
+
+  // Escapes decode to characters the raw-text check never sees: "\e[31m",
+  // "\u001b" or "\a" in a quoted title would reach every inbox and
+  // terminal raw. A decoded scalar holds no control character; tab and line
+  // feed only in multi-line text, never in a key or in a value that is shown
+  // on one line (an id, a title, a name).
+  void clean(const YAML::Node& scalar, std::string_view key, bool is_key) {
+    if (!check_text_) return;
+    static const std::set<std::string_view, std::less<>> kOneLine = {
+        "id", "title", "name", "process", "section", "owner", "actor", "form", "login", "key", "label"};
+    const bool multi_line = !is_key && !kOneLine.count(key);
+    auto bad = loader_detail::find_control(scalar.Scalar(), multi_line);
+    if (!bad) return;
+    std::string where = is_key ? "a key" : key.empty() ? "a value" : "the value of " + quote(key);
+    out_.error(doc_.inside(scalar, bad->offset),
+               bad->message + " in " + where +
+                   (multi_line ? "; only tab and line feed may stand in text"
+                               : "; such text stands on one line: no tab, line break or other control character"));
   }
 
   // A scalar (value or key) within the text limit and, when quoted, closed.
@@ -292,6 +317,7 @@ class TreeChecker {
   size_t scalar_bytes_ = 0;
   std::set<int> quotes_seen_;  // marks (byte offsets) of the quoted scalars checked
   bool fatal_ = false;
+  bool check_text_ = false;
 };
 
 // The keys of one mapping, read with type checks. Unknown keys are reported
@@ -1533,7 +1559,7 @@ Parsed parse_file(const Doc& doc, const std::string& text, Reporter& out, bool c
     out.error(doc.at(*second), "a file holds one YAML document; remove the second one");
   }
   try {
-    TreeChecker checker(doc, out);
+    TreeChecker checker(doc, out, check_text);
     if (!checker.check(root)) return result;
     if (!root.IsMap()) {
       out.error(doc.at(root), "the file must be a mapping with a top-level key process:, form: or roles:");
@@ -1805,6 +1831,11 @@ LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers)
   for (auto& d : l.drafts) {
     processes.push_back(
         finish(d, sources, l, org, handlers, &report.bundle.calendar, report.problems, /*deploying=*/true));
+  }
+  {
+    std::vector<const Process*> all;
+    for (const auto& lp : processes) all.push_back(lp.process.get());
+    for (auto& e : check_call_nesting(all, {})) report.problems.push_back(std::move(e));
   }
   if (!l.indicators_path.empty()) {
     // Checked against every process of the bundle, and the org.

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/calls.h"
 #include "engine/model.h"
 #include "engine/result.h"
 
@@ -111,6 +112,17 @@ LoadReport load_bundle(const SourceSet& sources, const HandlerCatalog* handlers)
 // windows are not checked (they were when the bundle was deployed).
 Result<LoadedProcess> load_process(const SourceSet& sources, const Org& org,
                                    const HandlerCatalog* handlers);
+
+// Cycles of `call:` (a process that calls itself, A -> B -> A, with or
+// without wait) and chains of calls nested deeper than kMaxCallDepth
+// (engine/calls.h), among `processes` (a bundle's) and the processes `others`
+// knows (the deployed ones, latest versions; may be empty). A key of the
+// bundle is always the bundle's process. One problem per cycle that a process
+// of the bundle takes part in, at its first call step in the bundle, naming
+// file:line:column of every call step of the cycle; one per process of the
+// bundle whose calls nest too deep. load_bundle checks the bundle alone;
+// `validate` and `deploy` check again with the deployed processes.
+std::vector<Error> check_call_nesting(const std::vector<const Process*>& processes, const ProcessLookup& others);
 
 // Parses org.yaml text alone.
 Result<Org> load_org(const std::string& path, const std::string& text);

@@ -32,13 +32,19 @@ std::string display_name(const SourceSet& sources, const std::string& path);
 
 // Where a file stops being text a definition may hold, and why: malformed
 // UTF-8 (a UTF-16 file included), a NUL, or a control character YAML does
-// not allow (anything below U+0020 but tab, line feed and carriage return;
-// DEL; U+0080..U+009F but U+0085). nullopt when the whole text is clean.
+// not allow or a terminal obeys (anything below U+0020 but tab, line feed
+// and a carriage return before a line feed; DEL; U+0080..U+009F). nullopt
+// when the whole text is clean.
 struct BadText {
   size_t offset = 0;    // of the first offending byte
   std::string message;  // one sentence, e.g. "invalid UTF-8 (byte 0xFF); save the file as UTF-8"
 };
 std::optional<BadText> find_bad_text(std::string_view text);
+
+// The first control character in decoded text (a YAML scalar after its
+// escapes): C0, DEL, C1 (U+0085 included) and ESC; with `multi_line`, tab
+// and line feed are allowed. Message: "a control character (U+001B)".
+std::optional<BadText> find_control(std::string_view text, bool multi_line);
 
 // A name used at a place: a step target, a role, a form, a variable read.
 struct Ref {
@@ -87,7 +93,10 @@ struct ValidateContext {
   const std::map<std::string, std::string>* form_paths = nullptr;  // form key -> source path
   const HandlerCatalog* handlers = nullptr;
   const WorkingCalendar* calendar = nullptr;  // null: window names are not checked
-  bool check_text = false;  // instruction files must be UTF-8 text (see find_bad_text)
+  // What validate and deploy read, as opposed to a stored definition being
+  // reloaded: instruction files must be UTF-8 text (see find_bad_text), and
+  // loops of service steps are refused.
+  bool check_text = false;
 };
 
 // Resolves the draft's references, completes d.process (forms, instructions,

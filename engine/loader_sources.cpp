@@ -56,10 +56,25 @@ Status read_file(const fs::path& p, std::string& out) {
   return {};
 }
 
+// A link inside a bundle would let a definition take in any file the
+// deploying user can read (an instructions file linked to /etc/shadow is
+// stored in the definition and shown to every clerk), so a bundle holds no
+// links at all: neither its files nor the folders on their way are links.
+Status refuse_link(const fs::path& p) {
+  return make_error(ErrorCode::invalid, p.generic_string() +
+                                            " is a symbolic link; a bundle may not hold links, copy the file "
+                                            "into the bundle instead");
+}
+
+bool is_link(const fs::path& p) {
+  std::error_code ec;
+  return fs::is_symlink(fs::symlink_status(p, ec));
+}
+
 // The files of one directory, recursively, keyed relative to it. Hidden
 // files and folders are skipped. Every regular file under a `scripts` folder
 // is taken (instructions may have any extension); elsewhere only the kinds
-// definitions are written in.
+// definitions are written in. A link (to a file or a folder) is refused.
 Status read_directory(const fs::path& dir, std::map<std::string, std::string>& files) {
   std::error_code ec;
   fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
@@ -72,6 +87,7 @@ Status read_directory(const fs::path& dir, std::map<std::string, std::string>& f
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
+    if (it->is_symlink(ec)) return refuse_link(p);
     if (!it->is_regular_file(ec)) continue;
     std::string rel = p.lexically_relative(dir).generic_string();
     bool in_scripts = rel.rfind("scripts/", 0) == 0 || rel.find("/scripts/") != std::string::npos;
@@ -116,6 +132,7 @@ Result<Part> read_path(const std::string& given) {
     return make_error(ErrorCode::invalid,
                       given + " is not a definition file; give *.yaml or *.yml files, or a directory");
   }
+  if (is_link(p)) return refuse_link(p).error();
   // A single file: read its folder's org, calendar, forms and scripts as
   // context, so the file can be validated on its own.
   fs::path dir = p.parent_path();
@@ -126,6 +143,7 @@ Result<Part> read_path(const std::string& given) {
   part.files[p.filename().generic_string()] = std::move(text);
   for (const char* context : {"org.yaml", "calendar.yaml"}) {
     fs::path file = base / context;
+    if (is_link(file)) return refuse_link(file).error();
     if (fs::is_regular_file(file, ec) && !part.files.count(context)) {
       if (Status s = read_file(file, text); !s.ok()) return s.error();
       part.files[context] = std::move(text);
@@ -133,6 +151,7 @@ Result<Part> read_path(const std::string& given) {
   }
   for (const char* sub : {"forms", "scripts"}) {
     fs::path d = base / sub;
+    if (is_link(d)) return refuse_link(d).error();
     if (!fs::is_directory(d, ec)) continue;
     std::map<std::string, std::string> found;
     if (Status s = read_directory(d, found); !s.ok()) return s.error();

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "engine/calls.h"
 #include "engine/expr.h"
 #include "engine/time.h"
 
@@ -16,8 +17,13 @@ namespace {
 constexpr int kMaxAttempts = 8;
 
 // A service step may route to further service steps; this bounds a
-// definition that loops through service steps only.
-constexpr int kMaxServiceRunsPerCommand = 1000;
+// definition that loops through service steps only (validate refuses such a
+// loop; one deployed before that check, or one that a handler's outputs keep
+// going, still stops). The job that would run next becomes an incident
+// instead: a clean point, from which `retry` runs at most this many more and
+// `skip` moves on. A hundred is far more than any process of service steps
+// run one after the other without a loop has.
+constexpr int kMaxServiceRunsPerCommand = 100;
 
 // The core refused a command for one instance (as opposed to a failing
 // store, which fails everything).
@@ -26,9 +32,6 @@ bool is_refusal(const Error& e) {
          e.code == ErrorCode::not_found;
 }
 
-// Calls start children, whose ends may return to their parents: a chain of
-// calls deeper than this is a definition that calls itself.
-constexpr int kMaxCallDepth = 16;
 
 // The variables a call gives its child: `with:` values, where text is a
 // template over the parent's variables and "{name}" alone passes the value
@@ -270,6 +273,7 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
       auto d = store_.definition(process, 0);
       if (!d.ok()) return d.error();
       def = std::move(*d);
+      if (Status st = check_call_nesting(*def.process); !st.ok()) return st.error();
       auto id = store_.next_instance_id();
       if (!id.ok()) return id.error();
       cmd.instance = *id;
@@ -336,6 +340,44 @@ Result<Outcome> Runtime::commit(Command cmd, const std::string& process, const O
   }
 }
 
+// Refused before anything is written: a process whose calls (over the
+// latest deployed versions, the ones a call starts) come back to a process
+// already running in the chain, or nest deeper than kMaxCallDepth. Without
+// this, such a start wrote a chain of instances before the depth check of
+// follow_links stopped it, and every tick wrote another chain. Only a start
+// that runs into a call at once can do that, and only it pays for reading
+// the called definitions: every child of a runaway chain is such a start, so
+// the chain is stopped at its first start, with nothing written.
+Status Runtime::check_call_nesting(const Process& process) {
+  if (!reaches_call_at_once(process)) return {};
+  std::vector<std::shared_ptr<const Process>> held;  // the lookup's answers stay alive
+  Status failed;
+  ProcessLookup lookup = [&](std::string_view key) -> const Process* {
+    auto d = store_.definition(std::string(key), 0);
+    if (!d.ok()) {
+      // Not deployed: that start is refused when it comes; a store error is
+      // the answer.
+      if (d.error().code != ErrorCode::not_found && failed.ok()) failed = d.error();
+      return nullptr;
+    }
+    held.push_back(d->process);
+    return held.back().get();
+  };
+  auto cycles = find_call_cycles({&process}, lookup);
+  if (!failed.ok()) return failed;
+  if (!cycles.empty())
+    return make_error(ErrorCode::invalid,
+                      fmt::format("process \"{}\" cannot be started: its calls form a cycle ({}), which would start "
+                                  "instances without end; deploy a version that does not call back",
+                                  process.key, describe_calls(cycles.front())));
+  if (int depth = call_depth(process, lookup); depth > kMaxCallDepth)
+    return make_error(ErrorCode::invalid,
+                      fmt::format("process \"{}\" cannot be started: its calls nest more than {} deep", process.key,
+                                  kMaxCallDepth));
+  if (!failed.ok()) return failed;
+  return {};
+}
+
 std::string Runtime::task_of(const Command& cmd) {
   if (auto* c = std::get_if<ClaimTask>(&cmd.body)) return c->task;
   if (auto* c = std::get_if<UnclaimTask>(&cmd.body)) return c->task;
@@ -343,15 +385,33 @@ std::string Runtime::task_of(const Command& cmd) {
   return cmd.instance;
 }
 
+Command Runtime::runaway_incident(const InstanceState& state, const Job& job, const std::string& at) {
+  RecordServiceResult failed;
+  failed.job = job.id;
+  failed.ok = false;
+  failed.incident = true;
+  failed.error = fmt::format(
+      "not run: instance {} ran {} service steps in one go without reaching a person or a wait; "
+      "its definition loops through service steps only (retry runs at most {} more, skip moves on)",
+      state.id, kMaxServiceRunsPerCommand, kMaxServiceRunsPerCommand);
+  Command cmd;
+  cmd.instance = state.id;
+  cmd.at = at;
+  cmd.body = std::move(failed);
+  return cmd;
+}
+
 // Runs the open service jobs of out.state, each after the previous commit,
 // each recorded in a transaction of its own. A failure is recorded too and
 // leaves the job open with its error; it does not fail the command that
-// reached the step, which has already committed.
+// reached the step, which has already committed. After
+// kMaxServiceRunsPerCommand runs, the next job is not run: it is recorded as
+// an incident (runaway_incident), and the command stands.
 Status Runtime::run_jobs(Outcome& out, const std::string& at) {
   auto now = parse_moment(at);
   if (!now.ok()) return now.error();
   std::set<std::string> tried;  // a failed job is tried once per run
-  for (int runs = 0; runs < kMaxServiceRunsPerCommand; ++runs) {
+  for (int runs = 0;; ++runs) {
     const Job* job = nullptr;
     for (const Job* j : out.state.open_jobs())
       if (!tried.count(j->id) && j->runnable(now->epoch)) {
@@ -360,7 +420,8 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
       }
     if (job == nullptr) return {};
     tried.insert(job->id);
-    auto cmd = service_command(out.state, *job, at);
+    auto cmd = runs < kMaxServiceRunsPerCommand ? service_command(out.state, *job, at)
+                                                : Result<Command>(runaway_incident(out.state, *job, at));
     if (!cmd.ok()) return cmd.error();
     auto recorded = commit(std::move(*cmd), "");
     if (!recorded.ok() && recorded.error().code == ErrorCode::invalid) {
@@ -389,11 +450,8 @@ Status Runtime::run_jobs(Outcome& out, const std::string& at) {
     }
     for (auto& e : recorded->events) out.events.push_back(std::move(e));
     out.state = std::move(recorded->state);
+    if (runs >= kMaxServiceRunsPerCommand) return {};
   }
-  return make_error(ErrorCode::internal,
-                    fmt::format("instance {} ran {} service steps in one go; its definition loops through "
-                                "service steps only",
-                                out.state.id, kMaxServiceRunsPerCommand));
 }
 
 Result<Command> Runtime::service_command(const InstanceState& state, const Job& job, const std::string& at) {
@@ -445,12 +503,14 @@ Result<Command> Runtime::service_command(const InstanceState& state, const Job& 
 // Like run_jobs, for every outcome of a batch at once: each round runs the
 // handlers of all open jobs not tried yet (after the previous commit), then
 // records their results in one transaction. The outcomes take the recorded
-// events only once that transaction has committed.
+// events only once that transaction has committed. In the round after
+// kMaxServiceRunsPerCommand, the jobs still runnable are recorded as
+// incidents instead of run, as in run_jobs.
 void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std::vector<std::string>& ats) {
   // Job ids name their instance, so two commands of the batch on the same
   // instance never run the same job twice.
   std::set<std::string> tried;
-  for (int round = 0; round < kMaxServiceRunsPerCommand; ++round) {
+  for (int round = 0; round <= kMaxServiceRunsPerCommand; ++round) {
     std::vector<std::pair<size_t, Command>> pending;
     for (size_t i = 0; i < results.size(); ++i) {
       if (!results[i].ok()) continue;
@@ -459,7 +519,8 @@ void Runtime::run_jobs_batched(std::vector<Result<Outcome>>& results, const std:
       for (const Job* j : state.open_jobs()) {
         if (!now.ok() || !j->runnable(now->epoch)) continue;
         if (!tried.insert(j->id).second) continue;
-        auto cmd = service_command(state, *j, ats[i]);
+        auto cmd = round < kMaxServiceRunsPerCommand ? service_command(state, *j, ats[i])
+                                                     : Result<Command>(runaway_incident(state, *j, ats[i]));
         if (cmd.ok()) pending.emplace_back(i, std::move(*cmd));
       }
     }

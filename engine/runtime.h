@@ -121,6 +121,13 @@ class Runtime {
   Status follow_links(Outcome& out, const std::string& at, int depth);
   Status start_child(const EventStore::PendingStart& p, const std::string& at, Outcome& out, int depth);
   Status return_child(const EventStore::PendingReturn& p, const std::string& at, Outcome& out, int depth);
+  // The command that records `job` as an incident, not run, because the
+  // instance ran too many service steps in one go (kMaxServiceRunsPerCommand).
+  static Command runaway_incident(const InstanceState& state, const Job& job, const std::string& at);
+  // Whether `process` may be started: invalid when it runs into a call at once
+  // and its calls, over the latest deployed versions, form a cycle or nest
+  // deeper than kMaxCallDepth.
+  Status check_call_nesting(const Process& process);
   // Runs the handler of `job` and returns its result as the command to record.
   Result<Command> service_command(const InstanceState& state, const Job& job, const std::string& at);
   // run_jobs for the outcomes of a batch, one transaction per round of jobs.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/calls.h"
 #include "engine/expr.h"
 #include "engine/loader_internal.h"
 #include "engine/utf8.h"
@@ -172,7 +173,98 @@ std::map<size_t, size_t> find_joins(ProcessDraft& d, const Graph& g, std::vector
   return join_of;
 }
 
-void check_graph(ProcessDraft& d, std::vector<Error>& problems) {
+// Whether the engine goes on from `s` by itself, at once: a service step (a
+// handler, or a call that does not wait for its child) with no timer before
+// it. A person's task, a wait and a waiting call each stop the run.
+bool runs_on_its_own(const Step& s) {
+  return s.is_service() && !s.wait && !(s.call && s.call->wait);
+}
+
+// A loop made only of steps that run on their own would run for ever in one
+// command (each round a few events, a child instance when it calls), so it is
+// refused, however its conditions look: the engine cannot prove that one
+// ends. Strongly connected components (Tarjan) of the graph of such steps,
+// over `next:` edges that carry no wait; each loop is reported once, at its
+// first step in file order, with the places of the others.
+void check_service_loops(const ProcessDraft& d, const Graph& g, std::vector<Error>& problems) {
+  const Process& p = d.process;
+  const size_t n = p.steps.size();
+  std::vector<std::vector<size_t>> succ(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!runs_on_its_own(p.steps[i])) continue;
+    const Next& next = p.steps[i].next;
+    std::vector<std::string> targets;
+    if (next.kind == NextKind::choice) {
+      for (const auto& b : next.branches)
+        if (!b.wait) targets.push_back(b.target);
+    } else {
+      targets = targets_of(next);
+    }
+    for (const auto& t : targets)
+      if (auto j = g.find(t); j && runs_on_its_own(p.steps[*j])) succ[i].push_back(*j);
+  }
+  // Iterative Tarjan: a process may have many steps, recursion is not needed.
+  std::vector<int> index(n, -1), low(n, 0);
+  std::vector<bool> on_stack(n, false);
+  std::vector<size_t> stack;
+  int counter = 0;
+  for (size_t root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    std::vector<std::pair<size_t, size_t>> work{{root, 0}};  // node, next successor to visit
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = true;
+    while (!work.empty()) {
+      auto& [v, k] = work.back();
+      if (k < succ[v].size()) {
+        size_t w = succ[v][k++];
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++;
+          stack.push_back(w);
+          on_stack[w] = true;
+          work.emplace_back(w, 0);
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      const size_t done = v;
+      work.pop_back();
+      if (!work.empty()) low[work.back().first] = std::min(low[work.back().first], low[done]);
+      if (low[done] != index[done]) continue;
+      std::vector<size_t> component;
+      for (size_t w = n; w != done;) {
+        w = stack.back();
+        stack.pop_back();
+        on_stack[w] = false;
+        component.push_back(w);
+      }
+      const bool self_loop =
+          std::find(succ[done].begin(), succ[done].end(), done) != succ[done].end();
+      if (component.size() < 2 && !self_loop) continue;
+      std::sort(component.begin(), component.end());
+      std::string steps, places;
+      for (size_t c : component) {
+        const Step& st = p.steps[c];
+        steps += (steps.empty() ? "" : ", ") + quote(st.id);
+        if (c != component.front())
+          places += (places.empty() ? "" : ", ") + quote(st.id) + " at " + std::to_string(st.where.line) + ":" +
+                    std::to_string(st.where.column);
+      }
+      add(problems, p.steps[component.front()].where,
+          (component.size() == 1 ? "step " + steps + " goes back to itself: a loop"
+                                 : "steps " + steps + " form a loop") +
+              " of service steps only, with no person and no wait in it, so it could run for ever; "
+              "put a person's task or a wait: in the loop" +
+              (places.empty() ? std::string() : " (" + places + ")"));
+    }
+  }
+}
+
+// `new_definition`: the checks added after definitions were first deployed
+// (loops of service steps) apply to what validate and deploy read, not to a
+// stored definition reloaded for its running instances.
+void check_graph(ProcessDraft& d, std::vector<Error>& problems, bool new_definition) {
   Process& p = d.process;
   if (p.steps.empty()) return;
   Graph g = build_graph(p);
@@ -192,6 +284,7 @@ void check_graph(ProcessDraft& d, std::vector<Error>& problems) {
   }
 
   std::map<size_t, size_t> join_of = find_joins(d, g, problems);
+  if (new_definition) check_service_loops(d, g, problems);
 
   std::vector<int> from_start = distances(g, 0, std::nullopt);
   for (size_t i = 0; i < p.steps.size(); ++i) {
@@ -285,12 +378,30 @@ std::optional<BadText> find_bad_text(std::string_view text) {
       return BadText{at, std::string("invalid UTF-8 (byte ") + hex + "); save the file as UTF-8"};
     }
     if (cp == 0) return BadText{at, "a NUL byte; save the file as UTF-8 text (is it UTF-16?)"};
-    const bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7F ||
-                         (cp >= 0x80 && cp <= 0x9F && cp != 0x85);
+    // A carriage return only ends a line (CR LF): alone, it sends a
+    // terminal back to the start of the line to overwrite what was shown.
+    const bool line_end = cp == '\r' && i < text.size() && text[i] == '\n';
+    const bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && !line_end) || cp == 0x7F ||
+                         (cp >= 0x80 && cp <= 0x9F);
     if (control) {
       std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
       return BadText{at, std::string("a control character (") + hex +
-                             "); only tab, line feed and carriage return may stand in a definition"};
+                             "); only tab and line ends (LF or CR LF) may stand in a definition"};
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<BadText> find_control(std::string_view text, bool multi_line) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    const int32_t cp = next_code_point(text, i);
+    if (cp < 0) continue;  // not decoded text: the raw-text check reports it
+    const bool allowed = multi_line && (cp == '\t' || cp == '\n');
+    if (!allowed && (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F))) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, "U+%04X", static_cast<unsigned>(cp));
+      return BadText{at, std::string("a control character (") + hex + ")"};
     }
   }
   return std::nullopt;
@@ -425,8 +536,58 @@ std::set<std::string> validate_process(ProcessDraft& d, const ValidateContext& c
   for (const auto& sd : d.steps)
     for (const auto& r : sd.reads) check_read(r);
 
-  check_graph(d, problems);
+  check_graph(d, problems, ctx.check_text);
   return used;
 }
 
 }  // namespace reglament::loader_detail
+
+namespace reglament {
+
+std::vector<Error> check_call_nesting(const std::vector<const Process*>& processes, const ProcessLookup& others) {
+  std::map<std::string, const Process*, std::less<>> own;
+  for (const Process* p : processes) own.emplace(p->key, p);
+  ProcessLookup lookup = [&](std::string_view key) -> const Process* {
+    if (auto it = own.find(key); it != own.end()) return it->second;
+    return others ? others(key) : nullptr;
+  };
+  std::vector<Error> problems;
+  auto cycles = find_call_cycles(processes, lookup);
+  for (const auto& c : cycles) {
+    const Step* first = nullptr;
+    std::vector<std::string> deployed;
+    for (const auto& [p, step] : c.calls) {
+      auto it = own.find(p->key);
+      const bool in_bundle = it != own.end() && it->second == p;
+      if (in_bundle && first == nullptr) first = step;
+      if (!in_bundle && std::find(deployed.begin(), deployed.end(), p->key) == deployed.end())
+        deployed.push_back(p->key);
+    }
+    if (first == nullptr) continue;  // among deployed processes only: not this bundle's doing
+    std::string keys;
+    for (const auto& k : c.processes) keys += (keys.empty() ? "" : ", ") + loader_detail::quote(k);
+    std::string also;
+    for (const auto& k : deployed) also += (also.empty() ? "" : ", ") + loader_detail::quote(k);
+    problems.push_back(make_error(
+        ErrorCode::invalid,
+        (c.processes.size() == 1 ? "process " + keys + " calls itself"
+                                 : "processes " + keys + " call each other in a cycle") +
+            (also.empty() ? std::string() : " (with the deployed " + also + ")") +
+            ", which would start instances without end: " + describe_calls(c),
+        first->call->where));
+  }
+  if (!cycles.empty()) return problems;  // a depth is not a number then
+  for (const Process* p : processes) {
+    if (call_depth(*p, lookup) <= kMaxCallDepth) continue;
+    const Step* first = nullptr;
+    for (const auto& step : p->steps)
+      if (step.call && first == nullptr) first = &step;
+    problems.push_back(make_error(ErrorCode::invalid,
+                                  "process " + loader_detail::quote(p->key) + " nests calls more than " +
+                                      std::to_string(kMaxCallDepth) + " deep",
+                                  first->call->where));
+  }
+  return problems;
+}
+
+}  // namespace reglament

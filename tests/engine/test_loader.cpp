@@ -1193,7 +1193,7 @@ TEST_CASE("retry, on_enter and call load into the step") {
   - id: c
     title: C
     actor: manager
-    call: {process: p, wait: true, outputs: [answer]}
+    call: {process: q, wait: true, outputs: [answer]}
     next: end
 )");
   LoadReport r = load_one(p);
@@ -1212,7 +1212,7 @@ TEST_CASE("retry, on_enter and call load into the step") {
   const Step& c = *proc.step("c");
   REQUIRE(c.call.has_value());
   CHECK(c.is_service());
-  CHECK(c.call->process == "p");
+  CHECK(c.call->process == "q");
   CHECK(c.call->wait);
   CHECK(c.call->outputs == std::vector<std::string>{"answer"});
   // The default: three retries a minute apart, doubling.
