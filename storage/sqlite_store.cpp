@@ -551,8 +551,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
     // NOMUTEX: a store is used by one thread at a time (its caches are not
     // synchronised either), so SQLite need not lock the connection around
     // every call — which it otherwise does per column read.
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
-    if (Status ready = storage_internal::prepare_database(db, path); !ready) return ready.error();
+    // A file this process may not write is opened read-only: reading
+    // commands work on it, and a write fails with one sentence (sqlite_error).
+    const storage_internal::OpenMode mode = storage_internal::open_mode(path);
+    const bool read_only = mode != storage_internal::OpenMode::read_write;
+    SQLite::Database db(storage_internal::open_name(path, mode),
+                        mode == storage_internal::OpenMode::immutable
+                            ? SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX
+                        : read_only ? SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX
+                                    : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+    if (Status ready = storage_internal::prepare_database(db, path, read_only); !ready) return ready.error();
     auto impl = std::make_unique<Impl>(path, std::move(db));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   } catch (const SQLite::Exception& e) {
