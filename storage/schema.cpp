@@ -14,6 +14,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include "storage/chains.h"
 #include "storage/crm.h"
 
 namespace reglament::storage_internal {
@@ -307,6 +308,7 @@ Status migrate(SQLite::Database& db, const std::string& path) {
   if (version < 4) db.exec(kRefusalsSchema);
   if (version < 5) db.exec(kSchemaV5);
   if (version < 6) create_client_keys(db);
+  if (version < 7) create_chains(db);
   SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
   q.bind(1, std::to_string(kSchemaVersion));
   q.exec();
@@ -324,6 +326,7 @@ void create_schema(SQLite::Database& db) {
   db.exec(kRefusalsSchema);
   db.exec(kSchemaV5);
   create_client_keys(db);
+  create_chains(db);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},
@@ -463,6 +466,7 @@ std::vector<std::pair<std::string, std::string>> guard_triggers() {
   std::vector<std::pair<std::string, std::string>> out = triggers_in(kSchemaV1);
   for (auto& t : crm_guard_triggers()) out.push_back(std::move(t));
   for (auto& t : refusal_guard_triggers()) out.push_back(std::move(t));
+  for (auto& t : deployment_guard_triggers()) out.push_back(std::move(t));
   return out;
 }
 

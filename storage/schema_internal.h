@@ -23,7 +23,7 @@ class SqliteStore;
 namespace reglament::storage_internal {
 
 // The schema this build writes and reads. Stored in meta('schema_version').
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 // Stored in meta('application'); a file without it is someone else's database.
 inline constexpr std::string_view kApplication = "reglament";
 

@@ -22,6 +22,8 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include "engine/audit.h"
+#include "engine/sha256.h"
+#include "storage/chains.h"
 #include "storage/crm.h"
 #include "storage/schema_internal.h"
 
@@ -31,6 +33,7 @@ using storage_internal::bind_text_or_null;
 using storage_internal::kInstanceJobRows;
 using storage_internal::kInstanceTaskRows;
 using storage_internal::Query;
+using storage_internal::record_deployment;
 using storage_internal::sqlite_error;
 using storage_internal::text_or_empty;
 
@@ -1123,21 +1126,28 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
       Query q = impl_->query(kUpsertOrg);
       q->bind(1, bundle.org_source);
       q->bind(2, at);
-      q->exec();
+      // A changed text is a deployment, chained (storage/chains.h).
+      if (q->exec() > 0) record_deployment(impl_->db, {0, "org", "org", 0, sha256_hex(bundle.org_source), at, ""});
     }
     if (!bundle.calendar_source.empty()) {
       Query q = impl_->query(kUpsertDocument);
       q->bind(1, std::string(kCalendarDocument));
       q->bind(2, bundle.calendar_source);
       q->bind(3, at);
-      q->exec();
+      if (q->exec() > 0) {
+        record_deployment(impl_->db,
+                          {0, "document", std::string(kCalendarDocument), 0, sha256_hex(bundle.calendar_source), at, ""});
+      }
     }
     if (!bundle.indicators_source.empty()) {
       Query q = impl_->query(kUpsertDocument);
       q->bind(1, std::string(kIndicatorsDocument));
       q->bind(2, bundle.indicators_source);
       q->bind(3, at);
-      q->exec();
+      if (q->exec() > 0) {
+        record_deployment(impl_->db,
+                          {0, "document", std::string(kIndicatorsDocument), 0, sha256_hex(bundle.indicators_source), at, ""});
+      }
     }
     for (const LoadedProcess& lp : bundle.processes) {
       if (!lp.process) return make_error(ErrorCode::internal, "deploy was given a process that was not loaded");
@@ -1167,6 +1177,7 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
         q->bind(7, Json(std::move(files)).dump());
         q->bind(8, at);
         q->exec();
+        record_deployment(impl_->db, {0, "definition", p.key, change.version, lp.hash, at, ""});
       }
       changes.push_back(std::move(change));
     }
