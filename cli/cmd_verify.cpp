@@ -15,6 +15,9 @@ void setup_verify(CLI::App& app, Ctx& ctx) {
   sub->add_option("instance", opt->instance, "Check this instance only, e.g. 12");
   sub->add_option("--against", opt->against,
                   "A digest printed by `reglament seal`: prove nothing it covers changed");
+  sub->add_flag("--full", opt->full,
+                "Run SQLite's full integrity check of the file (every index against its table) instead of its "
+                "quick check");
   sub->callback([&ctx, opt] { ctx.action = [&ctx, opt] { return run_verify(ctx, *opt); }; });
 }
 
@@ -42,7 +45,7 @@ int run_verify(Ctx& ctx, const VerifyCmdOptions& opt) {
   auto store = ctx.store();
   if (!store) return fail(store.error());
   if (auto st = check_audit(ctx, "verify the database"); !st.ok()) return fail(st.error());
-  auto report = verify_log(**store, VerifyOptions{opt.instance, opt.against});
+  auto report = verify_log(**store, VerifyOptions{opt.instance, opt.against, opt.full});
   if (!report) return fail(report.error());
   const int code = report->ok() ? kExitOk : exit_code(ErrorCode::integrity);
 

@@ -16,6 +16,7 @@ namespace reglament {
 struct VerifyCmdOptions {
   std::string instance;  // empty: every instance
   std::string against;   // a digest printed by `reglament seal`
+  bool full = false;     // integrity_check instead of quick_check
 };
 
 void setup_verify(CLI::App& app, Ctx& ctx);

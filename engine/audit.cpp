@@ -179,6 +179,8 @@ std::string_view to_string(AuditKind k) {
       return "protection";
     case AuditKind::seal:
       return "seal";
+    case AuditKind::damaged:
+      return "damaged";
   }
   return "unknown";
 }
@@ -352,6 +354,8 @@ std::string seal_digest(const SealContent& seal) {
   for (const SealedDefinition& d : defs)
     text += fmt::format("definition {} {} {}\n", d.process, d.version, d.hash);
   if (seal.refusals) text += fmt::format("refusals {} {}\n", seal.refusals->seq, seal.refusals->hash);
+  if (seal.deployments) text += fmt::format("deployments {} {}\n", seal.deployments->seq, seal.deployments->hash);
+  if (seal.client_log) text += fmt::format("client_log {} {}\n", seal.client_log->seq, seal.client_log->hash);
   text += fmt::format("instances {} events {}\n", heads.size(), events);
   return sha256_hex(text);
 }
@@ -376,11 +380,13 @@ Json encode_seal(const SealContent& seal) {
   Json j = Json::object();
   j["instances"] = Json(std::move(heads));
   j["definitions"] = Json(std::move(defs));
-  if (seal.refusals) {
+  for (const auto& [key, chain] : {std::pair{"refusals", &seal.refusals}, std::pair{"deployments", &seal.deployments},
+                                    std::pair{"client_log", &seal.client_log}}) {
+    if (!*chain) continue;
     Json r = Json::object();
-    r["seq"] = Json(seal.refusals->seq);
-    r["hash"] = Json(seal.refusals->hash);
-    j["refusals"] = std::move(r);
+    r["seq"] = Json((*chain)->seq);
+    r["hash"] = Json((*chain)->hash);
+    j[key] = std::move(r);
   }
   return j;
 }
@@ -398,10 +404,12 @@ Result<SealContent> decode_seal(const Json& j) {
     seal.definitions.push_back(
         SealedDefinition{d.str("process"), static_cast<int>(d.integer("version")), d.str("hash")});
   }
-  if (j.has("refusals")) {
-    const Json& r = j.get("refusals");
+  for (const auto& [key, chain] : {std::pair{"refusals", &seal.refusals}, std::pair{"deployments", &seal.deployments},
+                                    std::pair{"client_log", &seal.client_log}}) {
+    if (!j.has(key)) continue;
+    const Json& r = j.get(key);
     if (!r.is_object() || !r.get("seq").is_integer() || !r.get("hash").is_string()) return bad;
-    seal.refusals = SealedRefusals{r.integer("seq"), r.str("hash")};
+    *chain = SealedChain{r.integer("seq"), r.str("hash")};
   }
   return seal;
 }

@@ -58,6 +58,7 @@ enum class AuditKind {
   definition,  // a deployed definition, or an instance's link to it, was altered
   protection,  // a guard of the log (an append-only trigger) was removed or altered
   seal,        // the log differs from what a seal recorded
+  damaged,     // the file itself: SQLite's own check of its pages and indexes failed
 };
 std::string_view to_string(AuditKind k);
 
@@ -111,10 +112,17 @@ struct SealedRefusals {
   std::string hash;
 };
 
+// The head of another append-only chain when a seal was taken (schema 7,
+// storage/chains.h): the deployments of documents, the client database's
+// records. Its hash covers every row before it.
+using SealedChain = SealedRefusals;
+
 struct SealContent {
   std::vector<SealHead> heads;
   std::vector<SealedDefinition> definitions;
   std::optional<SealedRefusals> refusals;  // none when nothing was refused yet
+  std::optional<SealedChain> deployments;  // none before schema 7 or any deployment
+  std::optional<SealedChain> client_log;   // none before schema 7 or any record
 };
 
 // The digest of a seal, 64 hex digits: SHA-256 over
@@ -122,6 +130,8 @@ struct SealContent {
 //   "instance <id> <seq> <hash>\n"          per instance, ids in numeric order
 //   "definition <process> <version> <hash>\n" per version, by process and version
 //   "refusals <seq> <hash>\n"                 when a refusal was recorded
+//   "deployments <seq> <hash>\n"              when a deployment was recorded
+//   "client_log <seq> <hash>\n"               when a client record was applied
 //   "instances <N> events <M>\n"
 // The heads pin each chain (a chain's head hash covers every event before
 // it), so a digest written down at seal time proves later that no sealed
@@ -129,8 +139,9 @@ struct SealContent {
 std::string seal_digest(const SealContent& seal);
 
 // {"instances":[{"instance","seq","hash"}],"definitions":[{"process","version","hash"}],
-//  "refusals":{"seq","hash"}} (the last key only when a refusal was recorded:
-// a seal taken before refusals were recorded, or with none, keeps its digest)
+//  "refusals":{"seq","hash"}, "deployments":{"seq","hash"}, "client_log":{"seq","hash"}}
+// (the last three keys only when their chain has a row: a seal taken before
+// those chains existed, or with them empty, keeps its digest)
 Json encode_seal(const SealContent& seal);
 // Errors: integrity, when `j` is not such an object.
 Result<SealContent> decode_seal(const Json& j);

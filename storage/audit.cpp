@@ -5,13 +5,16 @@
 
 #include "storage/audit.h"
 
+#include <sqlite3.h>
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Exception.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -23,6 +26,8 @@
 
 #include "engine/names.h"
 #include "engine/sha256.h"
+#include "storage/chains.h"
+#include "storage/crm.h"
 #include "storage/refusals.h"
 #include "storage/schema_internal.h"
 
@@ -84,6 +89,33 @@ constexpr const char* kSealsByPrefix =
     "ORDER BY id";
 constexpr const char* kLastRefusal = "SELECT seq, hash FROM refusals ORDER BY seq DESC LIMIT 1";
 constexpr const char* kRefusalHash = "SELECT hash FROM refusals WHERE seq = ?1";
+constexpr const char* kDeploymentRows =
+    "SELECT seq, kind, name, version, content_hash, at, hash FROM deployments ORDER BY seq";
+constexpr const char* kOrgSource = "SELECT source FROM org WHERE id = 1";
+constexpr const char* kDocumentSources = "SELECT name, source FROM documents ORDER BY name";
+constexpr const char* kClientLogRows =
+    "SELECT seq, at, actor, instance, step, record, row_id, hash FROM client_log ORDER BY seq";
+constexpr const char* kLastDeployment = "SELECT seq, hash FROM deployments ORDER BY seq DESC LIMIT 1";
+constexpr const char* kLastClientLog = "SELECT seq, hash FROM client_log ORDER BY seq DESC LIMIT 1";
+constexpr const char* kTables = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+// The tables the client database's records write (storage/crm.cpp), each
+// keyed by `id`; client_keys is checked against clients separately.
+constexpr const char* kClientTables[] = {"clients", "contacts", "requests", "complaints", "items", "report_entries"};
+// How many differing rows of one client table are named before the rest are counted.
+constexpr size_t kRowsNamed = 10;
+
+bool is_damage(const SQLite::Exception& e) {
+  const int code = e.getErrorCode() & 0xff;
+  return code == SQLITE_CORRUPT || code == SQLITE_NOTADB;
+}
+
+// A stored value as findings show it.
+std::string value_shown(const SQLite::Column& c) {
+  if (c.isNull()) return "null";
+  if (c.isText()) return "\"" + c.getString() + "\"";
+  return c.getString();
+}
+
 constexpr const char* kAllSeals = "SELECT digest, at, heads_json, instances, events FROM seals ORDER BY id";
 constexpr const char* kInsertSeal =
     "INSERT INTO seals (digest, at, heads_json, instances, events) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -541,6 +573,252 @@ class Auditor {
     }
   }
 
+  // SQLite's own check of the file (PRAGMA quick_check, or integrity_check
+  // when `full`): every page of every b-tree readable and well-formed, and
+  // with `full` every index agreeing with its table. What it reports names
+  // pages, not tables, so each table is then checked alone (SQLite can) to
+  // name the damaged ones. True when the file is sound; the other checks read
+  // every table and are not run on a damaged file.
+  bool check_pages(bool full) {
+    const char* pragma = full ? "integrity_check" : "quick_check";
+    const std::vector<std::string> problems = sqlite_check(pragma, "");
+    if (problems.empty()) return true;
+    std::vector<std::string> tables;
+    try {
+      SQLite::Statement q(db_, kTables);
+      while (q.executeStep()) tables.push_back(q.getColumn(0).getString());
+    } catch (const SQLite::Exception& e) {
+      if (!is_damage(e)) throw;
+    }
+    bool named = false;
+    for (const std::string& table : tables) {
+      const std::vector<std::string> found = sqlite_check(pragma, table);
+      if (found.empty()) continue;
+      named = true;
+      add(AuditKind::damaged, "", 0,
+          fmt::format("the table {} is damaged: SQLite's {} says \"{}\"{}", table, pragma, found.front(),
+                      found.size() > 1 ? fmt::format(" and {} more", found.size() - 1) : std::string()));
+    }
+    if (!named) {
+      add(AuditKind::damaged, "", 0,
+          fmt::format("the database file is damaged: SQLite's {} says \"{}\"{}", pragma, problems.front(),
+                      problems.size() > 1 ? fmt::format(" and {} more", problems.size() - 1) : std::string()));
+    }
+    return false;
+  }
+
+  // Who deployed what (storage/chains.h): the chain whole, and every stored
+  // document — process versions, the org chart, the calendar, indicators —
+  // the one its latest deployment record names by content hash.
+  void check_deployments() {
+    std::map<std::pair<std::string, int64_t>, storage_internal::Deployment> defs;  // (process, version)
+    std::map<std::pair<std::string, std::string>, storage_internal::Deployment> latest;  // (kind, name)
+    {
+      SQLite::Statement& q = stmt(kDeploymentRows);
+      std::string previous;
+      int64_t expected = 1;
+      bool broken = false;
+      while (q.executeStep()) {
+        storage_internal::Deployment d{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                       q.getColumn(2).getString(), q.getColumn(3).getInt64(),
+                                       q.getColumn(4).getString(), q.getColumn(5).getString(),
+                                       q.getColumn(6).getString()};
+        if (!broken && d.seq != expected) {
+          add(AuditKind::missing, "", 0,
+              fmt::format("deployment record {} is missing: the deployments log goes from {} to {}", expected,
+                          expected - 1, d.seq));
+          broken = true;
+        } else if (!broken && storage_internal::deployment_hash(previous, d) != d.hash) {
+          add(AuditKind::changed, "", 0,
+              fmt::format("deployment record {} ({} {}) was changed: it no longer matches its hash", d.seq, d.kind,
+                          d.name));
+          broken = true;
+        }
+        previous = d.hash;
+        expected = d.seq + 1;
+        if (d.kind == "definition") {
+          defs[{d.name, d.version}] = d;
+        } else {
+          latest[{d.kind, d.name}] = d;
+        }
+      }
+      done(q);
+    }
+    for (const auto& [key, hash] : definition_hashes_) {
+      auto it = defs.find({key.first, key.second});
+      if (it == defs.end()) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("process \"{}\" version {} was never deployed: no deployment record holds it", key.first,
+                        key.second));
+      } else if (it->second.content_hash != hash) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("process \"{}\" version {} is not the one deployed: its hash differs from deployment record "
+                        "{}",
+                        key.first, key.second, it->second.seq));
+      }
+    }
+    for (const auto& [key, d] : defs) {
+      if (definition_hashes_.count({key.first, static_cast<int>(key.second)}) == 0) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("process \"{}\" version {} was deployed (deployment record {}) but is gone", key.first,
+                        key.second, d.seq));
+      }
+    }
+    std::map<std::pair<std::string, std::string>, std::string> stored;  // (kind, name) -> source
+    {
+      SQLite::Statement& q = stmt(kOrgSource);
+      if (q.executeStep()) stored[{"org", "org"}] = q.getColumn(0).getString();
+      done(q);
+      SQLite::Statement& d = stmt(kDocumentSources);
+      while (d.executeStep()) stored[{"document", d.getColumn(0).getString()}] = d.getColumn(1).getString();
+      done(d);
+    }
+    auto what = [](const std::pair<std::string, std::string>& key) {
+      return key.first == "org" ? std::string("the org chart") : fmt::format("the document \"{}\"", key.second);
+    };
+    for (const auto& [key, source] : stored) {
+      auto it = latest.find(key);
+      if (it == latest.end()) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("{} was never deployed: no deployment record holds it", what(key)));
+      } else if (sha256_hex(source) != it->second.content_hash) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("{} was changed after it was deployed: its text no longer matches the hash of deployment "
+                        "record {}",
+                        what(key), it->second.seq));
+      }
+    }
+    for (const auto& [key, d] : latest) {
+      if (stored.count(key) == 0) {
+        add(AuditKind::definition, "", 0,
+            fmt::format("{} was deployed (deployment record {}) but is gone", what(key), d.seq));
+      }
+    }
+  }
+
+  // The client database is the fold of client_log: the chain must be whole
+  // (seqs from 1, each hash what its row and the one before give), and every
+  // client table exactly what applying the records in order to empty tables
+  // gives, row for row — a row edited, added or deleted by hand differs.
+  void check_client_tables() {
+    std::vector<storage_internal::ClientLogRow> rows;
+    {
+      SQLite::Statement& q = stmt(kClientLogRows);
+      std::string previous;
+      bool broken = false;
+      while (q.executeStep()) {
+        storage_internal::ClientLogRow r{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                         text_or_empty(q.getColumn(2)), text_or_empty(q.getColumn(3)),
+                                         text_or_empty(q.getColumn(4)), q.getColumn(5).getString(),
+                                         q.getColumn(6).getInt64()};
+        const std::string hash = q.getColumn(7).getString();
+        const int64_t expected = rows.empty() ? 1 : rows.back().seq + 1;
+        if (!broken && r.seq != expected) {
+          add(AuditKind::missing, "", 0,
+              fmt::format("client_log record {} is missing: the records go from {} to {}", expected, expected - 1,
+                          r.seq));
+          broken = true;
+        } else if (!broken && storage_internal::client_log_hash(previous, r) != hash) {
+          add(AuditKind::changed, r.instance, 0,
+              fmt::format("client_log record {} was changed: it no longer matches its hash", r.seq));
+          broken = true;
+        }
+        previous = hash;
+        rows.push_back(std::move(r));
+      }
+      done(q);
+    }
+
+    SQLite::Database fold(":memory:", SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    fold.exec("PRAGMA foreign_keys=ON");
+    fold.exec(kCrmSchema);
+    create_client_keys(fold);
+    {
+      SQLite::Transaction tx(fold);
+      CrmStatements sql(fold);
+      for (const storage_internal::ClientLogRow& r : rows) {
+        Result<Json> record = parse_json(r.record);
+        Result<int64_t> id = record ? apply_crm_record(sql, *record, CrmContext{r.at, r.actor, r.instance, r.step})
+                                    : Result<int64_t>(record.error());
+        if (!id) {
+          add(AuditKind::projection, r.instance, 0,
+              fmt::format("client_log record {} cannot be applied after the records before it: {}", r.seq,
+                          id.error().message));
+          return;  // the tables the rest would give are unknown
+        }
+        if (*id != r.row_id) {
+          add(AuditKind::projection, r.instance, 0,
+              fmt::format("client_log record {} says it wrote row {}, but applying the records writes row {}", r.seq,
+                          r.row_id, *id));
+          return;
+        }
+      }
+      tx.commit();
+    }
+    for (const char* table : kClientTables) compare_client_table(fold, table);
+  }
+
+  // One client table as stored against the same table of the fold, by id.
+  void compare_client_table(SQLite::Database& fold, const char* table) {
+    const std::string sql = fmt::format("SELECT * FROM {} ORDER BY id", table);
+    SQLite::Statement have(db_, sql);
+    SQLite::Statement want(fold, sql);
+    bool more_have = have.executeStep();
+    bool more_want = want.executeStep();
+    size_t differing = 0;
+    auto note = [&](std::string message) {
+      if (++differing <= kRowsNamed) add(AuditKind::projection, "", 0, std::move(message));
+    };
+    while (more_have || more_want) {
+      const int64_t h = more_have ? have.getColumn(0).getInt64() : INT64_MAX;
+      const int64_t w = more_want ? want.getColumn(0).getInt64() : INT64_MAX;
+      if (h < w) {
+        note(fmt::format("{} row {} was written by no client_log record", table, h));
+        more_have = have.executeStep();
+      } else if (w < h) {
+        note(fmt::format("{} row {} is missing: the client_log records write it", table, w));
+        more_want = want.executeStep();
+      } else {
+        std::vector<std::string> diffs;
+        const int columns = std::min(have.getColumnCount(), want.getColumnCount());
+        for (int i = 1; i < columns; ++i) {
+          const SQLite::Column a = have.getColumn(i);
+          const SQLite::Column b = want.getColumn(i);
+          if (a.getType() != b.getType() || (!a.isNull() && a.getString() != b.getString())) {
+            diffs.push_back(fmt::format("{} is {} where the records give {}", have.getColumnName(i), value_shown(a),
+                                        value_shown(b)));
+          }
+        }
+        if (!diffs.empty()) {
+          note(fmt::format("{} row {} differs from what the client_log records give: {}", table, h, fmt::join(diffs, ", ")));
+        }
+        more_have = have.executeStep();
+        more_want = want.executeStep();
+      }
+    }
+    if (differing > kRowsNamed) {
+      add(AuditKind::projection, "", 0,
+          fmt::format("{} more rows of {} differ from what the client_log records give", differing - kRowsNamed,
+                      table));
+    }
+  }
+
+  // The head of an append-only chain a seal recorded must still be there,
+  // unchanged: with the chain's own check that proves no row before it changed.
+  void check_sealed_chain(const char* sql_hash_at, const std::string& what, const SealedChain& sealed) {
+    SQLite::Statement& q = stmt(sql_hash_at);
+    q.bind(1, sealed.seq);
+    std::optional<std::string> hash;
+    if (q.executeStep()) hash = q.getColumn(0).getString();
+    done(q);
+    if (!hash) {
+      add(AuditKind::seal, "", 0,
+          fmt::format("{} {} was deleted after the seal, which recorded {} of them", what, sealed.seq, sealed.seq));
+    } else if (*hash != sealed.hash) {
+      add(AuditKind::seal, "", 0, fmt::format("{} {} is not the one sealed: the log was rewritten", what, sealed.seq));
+    }
+  }
+
   // Errors are findings too, except a malformed or ambiguous digest.
   Status check_seal(const std::string& given) {
     std::string prefix;
@@ -607,6 +885,12 @@ class Auditor {
       }
     }
     if (content->refusals) check_sealed_refusals(*content->refusals);
+    if (content->deployments) {
+      check_sealed_chain("SELECT hash FROM deployments WHERE seq = ?1", "deployment record", *content->deployments);
+    }
+    if (content->client_log) {
+      check_sealed_chain("SELECT hash FROM client_log WHERE seq = ?1", "client_log record", *content->client_log);
+    }
     for (const SealedDefinition& d : content->definitions) {
       auto it = definition_hashes_.find({d.process, d.version});
       if (it == definition_hashes_.end()) {
@@ -654,7 +938,62 @@ class Auditor {
     SQLite::Statement& r = stmt(kLastRefusal);
     if (r.executeStep()) seal.refusals = SealedRefusals{r.getColumn(0).getInt64(), r.getColumn(1).getString()};
     done(r);
+    SQLite::Statement& d = stmt(kLastDeployment);
+    if (d.executeStep()) seal.deployments = SealedChain{d.getColumn(0).getInt64(), d.getColumn(1).getString()};
+    done(d);
+    SQLite::Statement& c = stmt(kLastClientLog);
+    if (c.executeStep()) seal.client_log = SealedChain{c.getColumn(0).getInt64(), c.getColumn(1).getString()};
+    done(c);
     return seal;
+  }
+
+  // The problems SQLite's `pragma` (quick_check or integrity_check) reports,
+  // of the whole file or of one table; none when it says "ok". A damaged
+  // file may make the check itself fail: that failure is the problem.
+  std::vector<std::string> sqlite_check(const char* pragma, const std::string& table) {
+    std::vector<std::string> problems;
+    std::string quoted;
+    for (char c : table) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    try {
+      SQLite::Statement q(db_, table.empty() ? fmt::format("PRAGMA {}", pragma)
+                                             : fmt::format("PRAGMA {}(\"{}\")", pragma, quoted));
+      while (q.executeStep()) {
+        std::string line = text_or_empty(q.getColumn(0));
+        // The first problem comes after a heading naming the schema.
+        if (line.rfind("*** in database ", 0) == 0 && line.find('\n') != std::string::npos) {
+          line = line.substr(line.find('\n') + 1);
+        }
+        if (line != "ok" && !false_null_report(line)) problems.push_back(std::move(line));
+      }
+    } catch (const SQLite::Exception& e) {
+      if (!is_damage(e)) throw;
+      problems.push_back(e.what());
+    }
+    return problems;
+  }
+
+  // SQLite 3.40's quick_check reports "NULL value in T.C" for a NOT NULL
+  // column of a WITHOUT ROWID table that is in its primary key but not first
+  // (task_roles.task) when there is no NULL at all; integrity_check does not.
+  // Such a report is believed only when the table really holds a NULL there.
+  bool false_null_report(const std::string& line) {
+    constexpr std::string_view kNull = "NULL value in ";
+    if (line.rfind(kNull, 0) != 0) return false;
+    const std::string what = line.substr(kNull.size());
+    const size_t dot = what.rfind('.');
+    if (dot == std::string::npos) return false;
+    auto quote = [](const std::string& name) {
+      std::string out = "\"";
+      for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+      return out + "\"";
+    };
+    try {
+      SQLite::Statement q(db_, fmt::format("SELECT 1 FROM {} WHERE {} IS NULL LIMIT 1", quote(what.substr(0, dot)),
+                                           quote(what.substr(dot + 1))));
+      return !q.executeStep();
+    } catch (const SQLite::Exception&) {
+      return false;  // unreadable: the report stands
+    }
   }
 
   static SealRecord read_seal(SQLite::Statement& q) {
@@ -954,9 +1293,11 @@ class Auditor {
 
 // Every check of verify_log, inside the caller's transaction.
 Status run_checks(Auditor& a, const VerifyOptions& options) {
+  if (!a.check_pages(options.full)) return {};
   a.check_protection();
   if (Status st = a.check_refusals(); !st.ok()) return st;
   a.check_definitions();
+  a.check_deployments();
   if (options.instance.empty()) {
     const std::vector<std::string> ids = a.instance_ids();
     for (const std::string& id : ids) a.check_instance(id);
@@ -964,6 +1305,7 @@ Status run_checks(Auditor& a, const VerifyOptions& options) {
     a.check_stray_roles();
     a.check_stray_tasks();
     a.check_client_keys();
+    a.check_client_tables();
   } else {
     a.check_instance(options.instance);
   }
@@ -999,9 +1341,19 @@ Result<AuditReport> verify_log(SqliteStore& store, const VerifyOptions& options)
       }
       if (Status st = run_checks(a, options); !st.ok()) return st.error();
     }
-    tx.commit();
+    // Nothing was written. After SQLite met a damaged page, the read
+    // transaction may already be gone: it is then left to roll back.
+    const bool damaged = std::any_of(report.findings.begin(), report.findings.end(),
+                                     [](const AuditFinding& f) { return f.kind == AuditKind::damaged; });
+    if (!damaged) tx.commit();
     return report;
   } catch (const SQLite::Exception& e) {
+    if (is_damage(e)) {
+      // Met while reading, past SQLite's own check: still a damaged file.
+      return make_error(ErrorCode::integrity,
+                        fmt::format("{} is damaged: SQLite says \"{}\" while verify read it",
+                                    storage_internal::path_of(store), e.what()));
+    }
     return sqlite_error(e, storage_internal::path_of(store));
   }
 }

@@ -19,8 +19,17 @@
 // - with a seal: every sealed head still in place, every sealed definition
 //   unchanged, and the recorded seal itself giving its digest.
 //
+// - first of all, SQLite's own check of the file's pages (quick_check, or
+//   integrity_check with `full`), naming each damaged table;
+// - the deployments chain, and every deployed document (process versions,
+//   org chart, calendar, indicators) against the hash its latest deployment
+//   recorded (storage/chains.h);
+// - the client_log chain, and every client table against the fold of its
+//   records, row for row.
+//
 // Findings are data (AuditReport); an Error means the check itself could not
-// run (the database could not be read, a malformed digest).
+// run (the database could not be read, a malformed digest) — integrity when
+// SQLite met a damaged page while reading.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +72,9 @@ struct VerifyOptions {
   // A seal digest, or a prefix of at least 8 of its hex digits: also prove
   // that nothing the seal covers changed. Empty: no seal.
   std::string against;
+  // SQLite's full integrity_check (every index against its table) instead of
+  // its quick_check (every page readable and well-formed), which is the default.
+  bool full = false;
 };
 
 // Errors: invalid (a malformed or ambiguous digest), not_found (`instance`

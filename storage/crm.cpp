@@ -17,6 +17,7 @@
 #include <SQLiteCpp/Exception.h>
 
 #include "engine/names.h"
+#include "storage/chains.h"
 #include "storage/schema_internal.h"
 
 namespace reglament {
@@ -125,7 +126,8 @@ CREATE TABLE client_log (
   instance TEXT,
   step     TEXT,
   record   TEXT    NOT NULL,
-  row_id   INTEGER NOT NULL
+  row_id   INTEGER NOT NULL,
+  hash     TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX client_log_by_instance ON client_log (instance, seq) WHERE instance IS NOT NULL;
 CREATE TRIGGER client_log_append_only_update BEFORE UPDATE ON client_log
@@ -487,15 +489,30 @@ int64_t insert_row(CrmStatements& sql, std::string_view table, const std::vector
   return sql.db().getLastInsertRowid();
 }
 
+// The row is chained to the one before it (storage/chains.h), so verify can
+// prove the records are the ones applied, and rebuild the tables from them.
 void log_record(CrmStatements& sql, const Json& record, const CrmContext& ctx, int64_t row_id) {
-  Query q = sql("INSERT INTO client_log (at, actor, instance, step, record, row_id) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  q->bind(1, ctx.at);
-  bind_text_or_null(*q, 2, ctx.actor);
-  bind_text_or_null(*q, 3, ctx.instance);
-  bind_text_or_null(*q, 4, ctx.step);
-  q->bind(5, record.dump());
-  q->bind(6, static_cast<int64_t>(row_id));
+  storage_internal::ClientLogRow row{0, ctx.at, ctx.actor, ctx.instance, ctx.step, record.dump(), row_id};
+  std::string previous;
+  {
+    Query last = sql("SELECT seq, hash FROM client_log ORDER BY seq DESC LIMIT 1");
+    if (last->executeStep()) {
+      row.seq = last->getColumn(0).getInt64() + 1;
+      previous = last->getColumn(1).getString();
+    } else {
+      row.seq = 1;
+    }
+  }
+  Query q = sql("INSERT INTO client_log (seq, at, actor, instance, step, record, row_id, hash) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  q->bind(1, row.seq);
+  q->bind(2, ctx.at);
+  bind_text_or_null(*q, 3, ctx.actor);
+  bind_text_or_null(*q, 4, ctx.instance);
+  bind_text_or_null(*q, 5, ctx.step);
+  q->bind(6, row.record);
+  q->bind(7, static_cast<int64_t>(row_id));
+  q->bind(8, storage_internal::client_log_hash(previous, row));
   q->exec();
 }
 

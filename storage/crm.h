@@ -28,7 +28,8 @@ namespace reglament {
 
 // CREATE TABLE / INDEX / TRIGGER statements of the client database: clients,
 // contacts, requests, complaints, items, report_entries and client_log (with
-// its append-only triggers). Plain CREATE (no IF NOT EXISTS): run once, in the
+// its append-only triggers), as this build writes them (client_log with the
+// hash column of schema 7). Plain CREATE (no IF NOT EXISTS): run once, in the
 // schema's transaction, on a new file or by the migration that adds them.
 extern const char* const kCrmSchema;
 

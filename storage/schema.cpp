@@ -14,6 +14,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include "storage/chains.h"
 #include "storage/crm.h"
 
 namespace reglament::storage_internal {
@@ -307,6 +308,7 @@ Status migrate(SQLite::Database& db, const std::string& path) {
   if (version < 4) db.exec(kRefusalsSchema);
   if (version < 5) db.exec(kSchemaV5);
   if (version < 6) create_client_keys(db);
+  if (version < 7) create_chains(db);
   SQLite::Statement q(db, "UPDATE meta SET value = ?1 WHERE key = 'schema_version'");
   q.bind(1, std::to_string(kSchemaVersion));
   q.exec();
@@ -324,6 +326,7 @@ void create_schema(SQLite::Database& db) {
   db.exec(kRefusalsSchema);
   db.exec(kSchemaV5);
   create_client_keys(db);
+  create_chains(db);
   SQLite::Statement meta(db, "INSERT INTO meta (key, value) VALUES (?, ?)");
   const std::pair<std::string, std::string> rows[] = {
       {"application", std::string(kApplication)},
@@ -357,7 +360,38 @@ Status create_private_file(const std::string& path) {
                     fmt::format("cannot create the database {}: {}", path, std::strerror(errno)));
 }
 
-Status prepare_database(SQLite::Database& db, const std::string& path) {
+OpenMode open_mode(const std::string& path) {
+  if (is_memory_path(path) || ::access(path.c_str(), F_OK) != 0) return OpenMode::read_write;
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? std::string(".") : path.substr(0, slash + 1);
+  const bool dir_writable = ::access(dir.c_str(), W_OK | X_OK) == 0;
+  bool companions_writable = true;
+  bool companions_present = true;
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string companion = path + suffix;
+    companions_present = companions_present && ::access(companion.c_str(), F_OK) == 0;
+    companions_writable = companions_writable && ::access(companion.c_str(), W_OK) == 0;
+  }
+  if (!dir_writable && !companions_present) return OpenMode::immutable;
+  if (::access(path.c_str(), W_OK) != 0) return OpenMode::read_only;
+  if (!dir_writable && !companions_writable) return OpenMode::read_only;
+  return OpenMode::read_write;
+}
+
+std::string open_name(const std::string& path, OpenMode mode) {
+  if (mode != OpenMode::immutable) return path;
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?immutable=1";
+}
+
+Status prepare_database(SQLite::Database& db, const std::string& path, bool read_only) {
   db.setBusyTimeout(10000);
   int objects = 0;
   try {
@@ -372,6 +406,25 @@ Status prepare_database(SQLite::Database& db, const std::string& path) {
   // --db at someone else's database leaves it exactly as it was.
   if (objects != 0) {
     if (Status ours = check_ours(db, path); !ours) return ours;
+  }
+  if (read_only) {
+    // Nothing here may write: the journal mode is the file's own (WAL, as
+    // it was written), and a file that needs its schema or a migration is
+    // refused rather than read half-way.
+    if (objects == 0) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("{} is read-only and empty, so it cannot be initialised", path));
+    }
+    db.exec("PRAGMA foreign_keys=ON");
+    db.exec("PRAGMA temp_store=MEMORY");
+    if (const int version = stored_version(db); version < kSchemaVersion) {
+      return make_error(ErrorCode::invalid,
+                        fmt::format("{} is at schema {} and this build reads schema {}; it cannot be migrated "
+                                    "while it is read-only, so make it writable (it is backed up before migrating) "
+                                    "or read it with the reglament that wrote it",
+                                    path, version, kSchemaVersion));
+    }
+    return {};
   }
   if (!is_memory_path(path)) db.exec("PRAGMA journal_mode=WAL");
   db.exec("PRAGMA synchronous=NORMAL");
@@ -413,6 +466,7 @@ std::vector<std::pair<std::string, std::string>> guard_triggers() {
   std::vector<std::pair<std::string, std::string>> out = triggers_in(kSchemaV1);
   for (auto& t : crm_guard_triggers()) out.push_back(std::move(t));
   for (auto& t : refusal_guard_triggers()) out.push_back(std::move(t));
+  for (auto& t : deployment_guard_triggers()) out.push_back(std::move(t));
   return out;
 }
 
@@ -425,6 +479,16 @@ Error sqlite_error(const SQLite::Exception& e, const std::string& path) {
     return make_error(ErrorCode::invalid, fmt::format("{} is not a SQLite database", path));
   }
   const std::string where = is_memory_path(path) ? std::string("the in-memory database") : path;
+  if ((code & 0xff) == SQLITE_READONLY) {
+    return make_error(ErrorCode::internal,
+                      fmt::format("{} is read-only, so a command that changes it cannot run (reading commands such "
+                                  "as inbox, show, history and verify can)",
+                                  where));
+  }
+  if ((code & 0xff) == SQLITE_CORRUPT) {
+    return make_error(ErrorCode::integrity,
+                      fmt::format("{} is damaged (SQLite: {}); see reglament verify", where, e.what()));
+  }
   return make_error(ErrorCode::internal, fmt::format("database error in {}: {}", where, e.what()));
 }
 

@@ -23,7 +23,7 @@ class SqliteStore;
 namespace reglament::storage_internal {
 
 // The schema this build writes and reads. Stored in meta('schema_version').
-inline constexpr int kSchemaVersion = 6;
+inline constexpr int kSchemaVersion = 7;
 // Stored in meta('application'); a file without it is someone else's database.
 inline constexpr std::string_view kApplication = "reglament";
 
@@ -39,7 +39,24 @@ Status create_private_file(const std::string& path);
 // file (refusing a non-SQLite file, another application's database or a newer
 // schema), pragmas, and the schema itself when the file is empty.
 // Errors: invalid for the refusals above; conflict or internal from SQLite.
-Status prepare_database(SQLite::Database& db, const std::string& path);
+// A file opened `read_only` is only recognised: no pragma that writes, no
+// schema created (invalid: it cannot be initialised) and no migration
+// (invalid: it cannot be migrated while read-only).
+Status prepare_database(SQLite::Database& db, const std::string& path, bool read_only = false);
+
+// How a file is opened. A file this process may not write, or beside which
+// it may not create the -wal and -shm files SQLite keeps (its directory is
+// not writable and they are not there, writable, already), is opened
+// read-only, so that the reading commands work on an auditor's copy or a
+// mounted backup. When in addition the directory holds no -wal and -shm file
+// and none can be created, no connection can be writing the file (WAL mode
+// writes go through the -wal file), and SQLite, which cannot open a WAL file
+// read-only without them, is told it is immutable.
+enum class OpenMode { read_write, read_only, immutable };
+OpenMode open_mode(const std::string& path);
+// The name SQLite opens: `path`, or for `immutable` the URI
+// file:PATH?immutable=1 (with '%', '?' and '#' escaped).
+std::string open_name(const std::string& path, OpenMode mode);
 
 // ---- Copies made with SQLite's online backup (storage/backup.cpp) ------------
 

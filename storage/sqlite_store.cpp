@@ -22,6 +22,8 @@
 #include <SQLiteCpp/Transaction.h>
 
 #include "engine/audit.h"
+#include "engine/sha256.h"
+#include "storage/chains.h"
 #include "storage/crm.h"
 #include "storage/schema_internal.h"
 
@@ -31,6 +33,7 @@ using storage_internal::bind_text_or_null;
 using storage_internal::kInstanceJobRows;
 using storage_internal::kInstanceTaskRows;
 using storage_internal::Query;
+using storage_internal::record_deployment;
 using storage_internal::sqlite_error;
 using storage_internal::text_or_empty;
 
@@ -551,8 +554,16 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& path) 
     // NOMUTEX: a store is used by one thread at a time (its caches are not
     // synchronised either), so SQLite need not lock the connection around
     // every call — which it otherwise does per column read.
-    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
-    if (Status ready = storage_internal::prepare_database(db, path); !ready) return ready.error();
+    // A file this process may not write is opened read-only: reading
+    // commands work on it, and a write fails with one sentence (sqlite_error).
+    const storage_internal::OpenMode mode = storage_internal::open_mode(path);
+    const bool read_only = mode != storage_internal::OpenMode::read_write;
+    SQLite::Database db(storage_internal::open_name(path, mode),
+                        mode == storage_internal::OpenMode::immutable
+                            ? SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_NOMUTEX
+                        : read_only ? SQLite::OPEN_READONLY | SQLite::OPEN_NOMUTEX
+                                    : SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX);
+    if (Status ready = storage_internal::prepare_database(db, path, read_only); !ready) return ready.error();
     auto impl = std::make_unique<Impl>(path, std::move(db));
     return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
   } catch (const SQLite::Exception& e) {
@@ -1134,21 +1145,28 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
       Query q = impl_->query(kUpsertOrg);
       q->bind(1, bundle.org_source);
       q->bind(2, at);
-      q->exec();
+      // A changed text is a deployment, chained (storage/chains.h).
+      if (q->exec() > 0) record_deployment(impl_->db, {0, "org", "org", 0, sha256_hex(bundle.org_source), at, ""});
     }
     if (!bundle.calendar_source.empty()) {
       Query q = impl_->query(kUpsertDocument);
       q->bind(1, std::string(kCalendarDocument));
       q->bind(2, bundle.calendar_source);
       q->bind(3, at);
-      q->exec();
+      if (q->exec() > 0) {
+        record_deployment(impl_->db,
+                          {0, "document", std::string(kCalendarDocument), 0, sha256_hex(bundle.calendar_source), at, ""});
+      }
     }
     if (!bundle.indicators_source.empty()) {
       Query q = impl_->query(kUpsertDocument);
       q->bind(1, std::string(kIndicatorsDocument));
       q->bind(2, bundle.indicators_source);
       q->bind(3, at);
-      q->exec();
+      if (q->exec() > 0) {
+        record_deployment(impl_->db,
+                          {0, "document", std::string(kIndicatorsDocument), 0, sha256_hex(bundle.indicators_source), at, ""});
+      }
     }
     for (const LoadedProcess& lp : bundle.processes) {
       if (!lp.process) return make_error(ErrorCode::internal, "deploy was given a process that was not loaded");
@@ -1178,6 +1196,7 @@ Result<std::vector<DeployChange>> SqliteStore::deploy(const Bundle& bundle, cons
         q->bind(7, Json(std::move(files)).dump());
         q->bind(8, at);
         q->exec();
+        record_deployment(impl_->db, {0, "definition", p.key, change.version, lp.hash, at, ""});
       }
       changes.push_back(std::move(change));
     }

@@ -596,7 +596,12 @@ TEST_CASE("verify_log checks definitions against their hash and instances agains
   SUBCASE("the files and their hash replaced together") {
     fx.sql("UPDATE definitions SET sources_json = '{}', hash = '" + sha256_hex("{}") + "'");
     AuditReport r = fx.verify();
-    REQUIRE(r.findings.size() == 2);
+    REQUIRE(r.findings.size() == 3);
+    // the deployment record still holds the hash deployed
+    CHECK(r.findings[0].kind == AuditKind::definition);
+    CHECK(r.findings[0].instance.empty());
+    CHECK(r.findings[0].message.find("process \"notice\" version 1 is not the one deployed") != std::string::npos);
+    r.findings.erase(r.findings.begin());
     CHECK(r.findings[0].kind == AuditKind::definition);
     CHECK(r.findings[0].instance == "1");
     CHECK(r.findings[0].message.find("was started on process \"notice\" version 1 with hash") !=

@@ -23,8 +23,10 @@
 #include "engine/core.h"
 #include "engine/loader.h"
 #include "engine/runtime.h"
+#include "engine/sha256.h"
 #include "handlers/registry.h"
 #include "storage/audit.h"
+#include "storage/chains.h"
 #include "storage/schema_internal.h"
 #include "storage/sqlite_store.h"
 
@@ -203,6 +205,8 @@ bool has_partial(const TempDir& dir) {
 void downgrade_to_v2(const std::string& path) {
   SQLite::Database db(path, SQLite::OPEN_READWRITE);
   db.exec(
+      "DROP TRIGGER deployments_append_only_update; DROP TRIGGER deployments_append_only_delete;"
+      "DROP TABLE deployments;"
       "DROP TABLE client_keys;"
       "DROP TRIGGER refusals_append_only_update; DROP TRIGGER refusals_append_only_delete;"
       "DROP TABLE refusals;"
@@ -343,10 +347,17 @@ TEST_CASE("a backup taken while another connection keeps writing is a consistent
   const std::string path = dir.file("busy.db");
   auto store = deployed_store(path);
   populate(*store);
-  // a few MiB, so the copy takes many steps
-  storage_internal::connection(*store).exec(
-      "INSERT INTO documents (name, source, deployed_at) "
-      "VALUES ('ballast', printf('%.*c', 6000000, 'x'), '2026-11-23T10:00:00+03:00')");
+  // a few MiB, so the copy takes many steps (a document deployed as deploy
+  // would record it, so that the copy verifies)
+  {
+    SQLite::Database& db = storage_internal::connection(*store);
+    db.exec("INSERT INTO documents (name, source, deployed_at) "
+            "VALUES ('ballast', printf('%.*c', 6000000, 'x'), '2026-11-23T10:00:00+03:00')");
+    storage_internal::record_deployment(
+        db, {0, "document", "ballast", 0, sha256_hex(db.execAndGet("SELECT source FROM documents WHERE name = "
+                                                                 "'ballast'").getString()),
+             "2026-11-23T10:00:00+03:00", ""});
+  }
   // given a writer in another thread, starting instances on its own connection
   std::atomic<bool> stop{false};
   std::atomic<int> started{0};

@@ -32,8 +32,18 @@ std::string temp_db(const char* name) {
   return p.string();
 }
 
+// Takes a fresh file back to schema 6: no deployments chain, client_log
+// without its hash column.
+void downgrade_to_v6(SQLite::Database& db) {
+  db.exec(
+      "DROP TRIGGER deployments_append_only_update; DROP TRIGGER deployments_append_only_delete;"
+      "DROP TABLE deployments; ALTER TABLE client_log DROP COLUMN hash;"
+      "UPDATE meta SET value = '6' WHERE key = 'schema_version';");
+}
+
 // Takes a fresh file back to schema 5: no client search index.
 void downgrade_to_v5(SQLite::Database& db) {
+  downgrade_to_v6(db);
   db.exec("DROP TABLE client_keys; UPDATE meta SET value = '5' WHERE key = 'schema_version';");
 }
 
