@@ -190,7 +190,8 @@ TEST_CASE("identity from the OS login: --as may only name the person of the OS a
   const std::string id = started.json().str("instance");
   Run mine = run_program(REGLAMENT_BIN, {"--db", env.db(), "inbox", "--json"});
   bool found = false;
-  for (const Json& t : mine.json().as_array()) found = found || (t.str("instance") == id && t.str("step") == "3.1.1");
+  const Json listed = mine.json();  // kept: the loop reads into it
+  for (const Json& t : listed.as_array()) found = found || (t.str("instance") == id && t.str("step") == "3.1.1");
   CHECK(found);
 
   // Typing the director's (or the administrator's) name is refused and recorded.

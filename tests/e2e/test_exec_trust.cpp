@@ -261,7 +261,8 @@ TEST_CASE("deploy refuses a step whose program is missing, naming the step and w
                                       (bundle / "bin/missing").generic_string() + ")"),
                   r.err);
   }
-  for (const Json& def : env.json("ivanova", {"definitions"}).as_array()) CHECK(def.str("process") != "job");
+  const Json definitions = env.json("ivanova", {"definitions"});  // kept: the loop reads into it
+  for (const Json& def : definitions.as_array()) CHECK(def.str("process") != "job");
   Run s = env.rg({"start", "job", "--set", "client=ООО Ромашка", "--as", "ivanova"});
   CHECK(s.code == 3);
 }
