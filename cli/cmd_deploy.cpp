@@ -45,6 +45,9 @@ Result<std::vector<std::string>> org_change_breaks(Ctx& ctx, SqliteStore& store,
     if (current.error().code == ErrorCode::not_found) return breaks;  // the first org chart
     return current.error();
   }
+  // The same text as deployed changes nothing (a redeploy of the same
+  // bundle): no need to read every instance and open task.
+  if (auto text = store.org_text(); text && *text == bundle.org_source) return breaks;
   const Org& next = bundle.org;
 
   if (current->access.identity == IdentityMode::os_login && next.access.identity == IdentityMode::asserted)

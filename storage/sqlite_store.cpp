@@ -684,6 +684,17 @@ Result<Deployed> SqliteStore::definition(const std::string& process, int version
   }
 }
 
+Result<std::string> SqliteStore::org_text() {
+  try {
+    Query q = impl_->query(kSelectOrg);
+    if (!q->executeStep())
+      return make_error(ErrorCode::not_found, "no org chart is deployed; run `reglament deploy` first");
+    return q->getColumn(0).getString();
+  } catch (const SQLite::Exception& e) {
+    return sqlite_error(e, impl_->path);
+  }
+}
+
 Result<Org> SqliteStore::org() {
   try {
     return impl_->current_org();

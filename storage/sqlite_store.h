@@ -131,6 +131,9 @@ class SqliteStore : public EventStore {
   Result<std::vector<Event>> events(const std::string& instance) override;
   Result<Deployed> definition(const std::string& process, int version) override;
   Result<Org> org() override;
+  // The deployed org.yaml as it was deployed. Errors: not_found before the
+  // first deploy.
+  Result<std::string> org_text();
   Result<std::string> next_instance_id() override;
   Status append(const Deployed& def, const InstanceState& after, int64_t expected_seq,
                 const std::vector<Event>& events) override;
