@@ -716,10 +716,7 @@ class Auditor {
       int64_t last_seq = 0;
       bool broken = false;
       while (q.executeStep()) {
-        const storage_internal::ClientLogRow r{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                                               text_or_empty(q.getColumn(2)), text_or_empty(q.getColumn(3)),
-                                               text_or_empty(q.getColumn(4)), q.getColumn(5).getString(),
-                                               q.getColumn(6).getInt64()};
+        const storage_internal::ClientLogRow r = storage_internal::client_log_row(q);
         const std::string hash = q.getColumn(7).getString();
         const int64_t expected = last_seq + 1;
         if (!broken && r.seq != expected) {

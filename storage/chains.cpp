@@ -41,6 +41,10 @@ Json text_or_null(const std::string& s) { return s.empty() ? Json() : Json(s); }
 
 }  // namespace
 
+std::string link_hash(const std::string& previous, const Json& row) {
+  return sha256_hex(previous + "\n" + row.dump());
+}
+
 std::string deployment_hash(const std::string& previous, const Deployment& d) {
   Json j = Json::object();
   j["seq"] = d.seq;
@@ -49,7 +53,7 @@ std::string deployment_hash(const std::string& previous, const Deployment& d) {
   j["version"] = d.version;
   j["content_hash"] = d.content_hash;
   j["at"] = d.at;
-  return sha256_hex(previous + "\n" + j.dump());
+  return link_hash(previous, j);
 }
 
 void record_deployment(SQLite::Database& db, Deployment d) {
@@ -86,7 +90,13 @@ std::string client_log_hash(const std::string& previous, const ClientLogRow& r) 
   j["step"] = text_or_null(r.step);
   j["record"] = r.record;
   j["row_id"] = r.row_id;
-  return sha256_hex(previous + "\n" + j.dump());
+  return link_hash(previous, j);
+}
+
+ClientLogRow client_log_row(SQLite::Statement& q) {
+  return ClientLogRow{q.getColumn(0).getInt64(),     q.getColumn(1).getString(), text_or_empty(q.getColumn(2)),
+                      text_or_empty(q.getColumn(3)), text_or_empty(q.getColumn(4)), q.getColumn(5).getString(),
+                      q.getColumn(6).getInt64()};
 }
 
 void create_chains(SQLite::Database& db) {
@@ -141,9 +151,7 @@ void chain_client_log(SQLite::Database& db) {
     SQLite::Statement q(db, "SELECT seq, at, actor, instance, step, record, row_id FROM client_log ORDER BY seq");
     std::string previous;
     while (q.executeStep()) {
-      ClientLogRow r{q.getColumn(0).getInt64(), q.getColumn(1).getString(), text_or_empty(q.getColumn(2)),
-                     text_or_empty(q.getColumn(3)), text_or_empty(q.getColumn(4)), q.getColumn(5).getString(),
-                     q.getColumn(6).getInt64()};
+      const ClientLogRow r = client_log_row(q);
       previous = client_log_hash(previous, r);
       hashes.emplace_back(r.seq, previous);
     }

@@ -21,8 +21,17 @@
 #include <vector>
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include "engine/json.h"
 
 namespace reglament::storage_internal {
+
+// One link of a hash chain: sha256_hex(previous + "\n" + row.dump()), where
+// `row` is the row's other columns as canonical JSON and `previous` is the
+// hash of the row before it ("" for the first). The rule of refusals,
+// deployments and client_log alike.
+std::string link_hash(const std::string& previous, const Json& row);
 
 // The deployments table and its append-only triggers (schema 7).
 extern const char* const kDeploymentsSchema;
@@ -69,5 +78,8 @@ struct ClientLogRow {
 };
 
 std::string client_log_hash(const std::string& previous, const ClientLogRow& r);
+// The row a statement stands on whose first seven columns are client_log's
+// seq, at, actor, instance, step, record, row_id (NULL text read as empty).
+ClientLogRow client_log_row(SQLite::Statement& q);
 
 }  // namespace reglament::storage_internal

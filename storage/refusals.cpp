@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "engine/json.h"
-#include "engine/sha256.h"
+#include "storage/chains.h"
 #include "storage/schema_internal.h"
 
 namespace reglament {
@@ -44,7 +44,7 @@ namespace {
 using storage_internal::bind_text_or_null;
 using storage_internal::text_or_empty;
 
-// sha256(previous hash, newline, the row's fields as canonical JSON).
+// The chain link (storage_internal::link_hash) over the row's fields.
 std::string chain_hash(const std::string& previous, const Refusal& r) {
   Json j = Json::object();
   j["seq"] = r.seq;
@@ -54,7 +54,7 @@ std::string chain_hash(const std::string& previous, const Refusal& r) {
   j["command"] = r.command;
   j["instance"] = r.instance;
   j["reason"] = r.reason;
-  return sha256_hex(previous + "\n" + j.dump());
+  return storage_internal::link_hash(previous, j);
 }
 
 Refusal row_of(SQLite::Statement& q) {
